@@ -1,0 +1,158 @@
+import { checkFunction, checkKeys, checkNumber, checkObject, checkOneOf } from '../core/validate.js';
+
+/** How randomness spreads delays so that many clients do not retry in lockstep. */
+export type Jitter = 'full' | 'equal' | 'none';
+
+/**
+ * A delay sequence. It holds no per-call state, so one backoff can be shared
+ * by many policies and calls: the caller passes the previous delay back in.
+ */
+export interface Backoff {
+  /**
+   * The delay in ms before retry number `retry` (1 for the first retry),
+   * given the delay used before the previous one (0 when there was none).
+   */
+  delay(retry: number, previous: number): number;
+}
+
+interface JitterOptions {
+  /** Default `'none'` for constant and linear, `'full'` for exponential. */
+  jitter?: Jitter;
+  /** A source of randomness in [0, 1); inject a seeded one for deterministic tests. */
+  random?: () => number;
+}
+
+export interface LinearBackoffOptions extends JitterOptions {
+  /** First delay in ms. Default 100. */
+  initial?: number;
+  /** Added per retry in ms. Default `initial`. */
+  step?: number;
+  /** Cap in ms. Default 30 000. */
+  max?: number;
+}
+
+export interface ExponentialBackoffOptions extends JitterOptions {
+  /** First delay in ms (before jitter). Default 100. */
+  initial?: number;
+  /** Cap in ms. Default 30 000. */
+  max?: number;
+  /** Growth per retry. Default 2. */
+  factor?: number;
+}
+
+export interface DecorrelatedJitterOptions {
+  /** Smallest delay in ms. Default 100. */
+  initial?: number;
+  /** Cap in ms. Default 30 000. */
+  max?: number;
+  random?: () => number;
+}
+
+const DEFAULT_INITIAL = 100;
+const DEFAULT_MAX = 30_000;
+const JITTERS = ['full', 'equal', 'none'] as const;
+
+function applyJitter(delay: number, jitter: Jitter, random: () => number): number {
+  if (jitter === 'none') return delay;
+  // A random source that strays out of [0, 1) must not push a delay out of bounds.
+  const r = Math.min(Math.max(random(), 0), 1);
+  return jitter === 'full' ? delay * r : delay / 2 + (delay / 2) * r;
+}
+
+function jitterOptions(name: string, options: JitterOptions | undefined, defaultJitter: Jitter) {
+  return {
+    jitter: checkOneOf(name, 'jitter', options?.jitter, JITTERS, defaultJitter),
+    random: checkFunction<() => number>(name, 'random', options?.random) ?? Math.random,
+  };
+}
+
+/** The same delay before every retry. */
+function constant(ms: number, options?: JitterOptions): Backoff {
+  const name = 'backoff.constant';
+  checkNumber(name, 'ms', ms, { min: 0 });
+  checkObject(name, 'options', options);
+  checkKeys(name, options, ['jitter', 'random']);
+  const { jitter, random } = jitterOptions(name, options, 'none');
+  return { delay: () => applyJitter(ms, jitter, random) };
+}
+
+/** `initial`, then `step` more per retry, up to `max`. */
+function linear(options?: LinearBackoffOptions): Backoff {
+  const name = 'backoff.linear';
+  checkObject(name, 'options', options);
+  checkKeys(name, options, ['initial', 'step', 'max', 'jitter', 'random']);
+  const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
+  const step = checkNumber(name, 'step', options?.step, { min: 0 }, initial);
+  const max = checkNumber(
+    name,
+    'max',
+    options?.max,
+    { min: initial, infinite: true },
+    Math.max(DEFAULT_MAX, initial),
+  );
+  const { jitter, random } = jitterOptions(name, options, 'none');
+  return { delay: (retry) => applyJitter(Math.min(initial + step * (retry - 1), max), jitter, random) };
+}
+
+/** `initial × factor^(retry−1)`, capped at `max`, with full jitter by default. */
+function exponential(options?: ExponentialBackoffOptions): Backoff {
+  const name = 'backoff.exponential';
+  checkObject(name, 'options', options);
+  checkKeys(name, options, ['initial', 'max', 'factor', 'jitter', 'random']);
+  const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
+  const max = checkNumber(
+    name,
+    'max',
+    options?.max,
+    { min: initial, infinite: true },
+    Math.max(DEFAULT_MAX, initial),
+  );
+  const factor = checkNumber(name, 'factor', options?.factor, { min: 1 }, 2);
+  const { jitter, random } = jitterOptions(name, options, 'full');
+  return {
+    // Past the cap, factor^n only overflows; min() keeps Infinity out.
+    delay: (retry) => applyJitter(Math.min(initial * factor ** (retry - 1), max), jitter, random),
+  };
+}
+
+/**
+ * AWS's "decorrelated jitter": each delay is random between `initial` and
+ * three times the previous one, capped at `max`.
+ */
+function decorrelatedJitter(options?: DecorrelatedJitterOptions): Backoff {
+  const name = 'backoff.decorrelatedJitter';
+  checkObject(name, 'options', options);
+  checkKeys(name, options, ['initial', 'max', 'random']);
+  const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
+  const max = checkNumber(
+    name,
+    'max',
+    options?.max,
+    { min: initial, infinite: true },
+    Math.max(DEFAULT_MAX, initial),
+  );
+  const random = checkFunction<() => number>(name, 'random', options?.random) ?? Math.random;
+  return {
+    delay(_retry, previous) {
+      const upper = Math.max(initial, Math.min(max, Math.max(previous, initial) * 3));
+      const r = Math.min(Math.max(random(), 0), 1);
+      return Math.min(max, initial + (upper - initial) * r);
+    },
+  };
+}
+
+/** Delay sequences for `retry` and for a breaker's `openFor`. */
+export const backoff = { constant, linear, exponential, decorrelatedJitter };
+
+/** Accepts a number (a constant delay) or a backoff object; used by options that take either. */
+export function toBackoff(policy: string, option: string, value: unknown): Backoff | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') {
+    checkNumber(policy, option, value, { min: 0 });
+    return { delay: () => value };
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as Backoff).delay !== 'function') {
+    throw new TypeError(`${policy}: ${option} must be a number of ms or a backoff, got ${typeof value}`);
+  }
+  return value as Backoff;
+}

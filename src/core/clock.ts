@@ -1,0 +1,63 @@
+/** An opaque timer handle returned by a {@link Clock}. */
+export type TimerHandle = unknown;
+
+/**
+ * Where policies read time and schedule timers. Inject a clock (for example
+ * the virtual clock from `bulwark/testing`) to drive time in tests.
+ */
+export interface Clock {
+  /** Milliseconds since an arbitrary epoch; only differences matter. */
+  now(): number;
+  /**
+   * Schedules `callback` after `ms`. With `unref`, the timer must not keep the
+   * process alive (used for timers a policy holds on its own behalf).
+   */
+  setTimeout(callback: () => void, ms: number, unref?: boolean): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The default clock. It looks `Date.now`, `setTimeout` and `clearTimeout` up
+ * at call time, not at import time, so vitest's and sinon's fake timers
+ * installed after bulwark is imported still drive it.
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, ms, unref) {
+    const handle = globalThis.setTimeout(callback, ms);
+    if (unref === true) (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clearTimeout(handle) {
+    globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+};
+
+/** Validates a user-supplied clock, naming the policy in the error. */
+export function checkClock(policy: string, clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const c = clock as Partial<Clock> | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.now !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function'
+  ) {
+    throw new TypeError(
+      `${policy}: clock must have now(), setTimeout() and clearTimeout(), got ${typeof clock}`,
+    );
+  }
+  return clock as Clock;
+}
+
+/**
+ * Lets a timer keep the process alive (`keepAlive`) or not, where the
+ * platform supports it (Node's and Bun's timers); a no-op elsewhere.
+ */
+export function setTimerKeepAlive(handle: TimerHandle, keepAlive: boolean): void {
+  const timer = handle as { ref?: () => void; unref?: () => void } | null;
+  if (typeof timer !== 'object' || timer === null) return;
+  if (keepAlive) timer.ref?.();
+  else timer.unref?.();
+}

@@ -1,0 +1,102 @@
+/** A listener for one event type. */
+export type Listener<T> = (event: T) => void;
+
+/** A listener that sees every event of a policy: its name, payload and the emitting policy. */
+export type AnyListener = (name: string, event: unknown, source: EventSource) => void;
+
+/** What every policy exposes for events. */
+export interface EventSource {
+  readonly kind: string;
+  readonly name: string;
+}
+
+let reportListenerError: (error: unknown) => void = (error) => {
+  // A listener is user code observing a call; its failure must not change the
+  // call's outcome, but it must not vanish either.
+  console.error('bulwark: an event listener threw', error);
+};
+
+/**
+ * Replaces what happens when an event listener throws (default: `console.error`).
+ * Returns the previous handler.
+ */
+export function setListenerErrorHandler(handler: (error: unknown) => void): (error: unknown) => void {
+  const previous = reportListenerError;
+  reportListenerError = handler;
+  return previous;
+}
+
+type ListenerTable = Record<string, Listener<never>[] | undefined>;
+
+/**
+ * Typed events with no cost when nobody listens: policies call
+ * `this.listening(name)` before they build an event object.
+ */
+export class Emitter<E extends object> implements EventSource {
+  readonly kind: string;
+  readonly name: string;
+  /** Listener arrays are replaced, never mutated, so removing during emit is safe. */
+  private listeners: ListenerTable | undefined;
+  private anyListeners: AnyListener[] | undefined;
+
+  constructor(kind: string, name: string | undefined) {
+    this.kind = kind;
+    this.name = name ?? kind;
+  }
+
+  /** Subscribes to one event; returns a function that unsubscribes. */
+  on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`${this.kind}: on(${JSON.stringify(event)}) needs a function listener`);
+    }
+    const table = (this.listeners ??= {});
+    table[event] = [...(table[event] ?? []), listener as Listener<never>];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const rest = (table[event] ?? []).filter((l) => l !== listener);
+      table[event] = rest.length > 0 ? rest : undefined;
+    };
+  }
+
+  /** Subscribes to every event this policy emits. */
+  onAny(listener: AnyListener): () => void {
+    this.anyListeners = [...(this.anyListeners ?? []), listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const rest = (this.anyListeners ?? []).filter((l) => l !== listener);
+      this.anyListeners = rest.length > 0 ? rest : undefined;
+    };
+  }
+
+  /** Whether anyone would receive `event`: check it before building the payload. */
+  protected listening(event: keyof E & string): boolean {
+    return this.anyListeners !== undefined || this.listeners?.[event] !== undefined;
+  }
+
+  protected emit<K extends keyof E & string>(event: K, payload: E[K]): void {
+    const specific = this.listeners?.[event] as Listener<E[K]>[] | undefined;
+    if (specific !== undefined) {
+      for (const listener of specific) {
+        try {
+          listener(payload);
+        } catch (error) {
+          reportListenerError(error);
+        }
+      }
+    }
+    const any = this.anyListeners;
+    if (any !== undefined) {
+      for (const listener of any) {
+        try {
+          listener(event, payload, this);
+        } catch (error) {
+          reportListenerError(error);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import { type Backoff, backoff as backoffs, toBackoff } from '../backoff/backoff.js';
+import { checkBudget, type RetryBudgetContract } from '../core/budget.js';
+import { checkClock, type Clock } from '../core/clock.js';
+import type { ExecutionContext } from '../core/context.js';
+import { isRetryable, retryAfterOf } from '../core/errors.js';
+import { LayerMode, PolicyBase, type PolicyEvents, RECOVER } from '../core/policy.js';
+import { sleep } from '../core/sleep.js';
+import { checkFunction, checkKeys, checkNumber, checkObject, checkString } from '../core/validate.js';
+
+/** What an attempt ended with: an error, or a result `retryOnResult` asked to retry. */
+export type RetryOutcome =
+  | { readonly error: unknown; readonly result?: never }
+  | { readonly result: unknown; readonly error?: never };
+
+export interface RetryOptions {
+  /** Every attempt counts, the first included. Default 3. */
+  maxAttempts?: number;
+  /** Delay before each retry: a backoff, or a number of ms. Default exponential from 100 ms, full jitter, cap 30 s. */
+  backoff?: Backoff | number;
+  /**
+   * Whether an error is worth another attempt. Default: every error except
+   * bulwark's "pointless now" ones (open breaker, full bulkhead, local throttling).
+   * A caller's abort is never retried, whatever this says.
+   */
+  retryOn?: (error: unknown, attempt: number) => boolean;
+  /** Whether a successful result should be retried (e.g. an HTTP 503 response). */
+  retryOnResult?: (result: unknown, attempt: number) => boolean;
+  /** No retry starts (or waits) past this many ms after the first attempt began. */
+  maxDuration?: number;
+  /**
+   * A minimum delay read from the outcome, e.g. a Retry-After header. By default
+   * an error's or result's `retryAfter` (ms) is used.
+   */
+  delay?: (outcome: RetryOutcome, attempt: number) => number | undefined;
+  /** Longest server-requested delay to honour; a longer one gives up at once. Default 60 000 ms. */
+  maxRetryAfter?: number;
+  /** A retry budget shared across policies: over budget, the call fails with its last error. */
+  budget?: RetryBudgetContract;
+  clock?: Clock;
+  name?: string;
+}
+
+export interface RetryEvents extends PolicyEvents {
+  /** A retry is scheduled: `attempt` failed, the next starts after `delay` ms. */
+  retry: {
+    readonly attempt: number;
+    readonly delay: number;
+    readonly error?: unknown;
+    readonly result?: unknown;
+  };
+  /** Retrying stopped though the outcome was retryable. */
+  giveUp: {
+    readonly attempts: number;
+    readonly reason: 'maxAttempts' | 'maxDuration' | 'budget' | 'retryAfter';
+    readonly error?: unknown;
+    readonly result?: unknown;
+  };
+}
+
+const OPTIONS = [
+  'maxAttempts',
+  'backoff',
+  'retryOn',
+  'retryOnResult',
+  'maxDuration',
+  'delay',
+  'maxRetryAfter',
+  'budget',
+  'clock',
+  'name',
+] as const;
+
+/** Re-runs failed calls with backoff. Create it with `retry()`. */
+export class RetryPolicy extends PolicyBase<RetryEvents> {
+  readonly maxAttempts: number;
+  private readonly backoff: Backoff;
+  private readonly retryOn: ((error: unknown, attempt: number) => boolean) | undefined;
+  private readonly retryOnResult: ((result: unknown, attempt: number) => boolean) | undefined;
+  private readonly maxDuration: number | undefined;
+  private readonly delayFrom: ((outcome: RetryOutcome, attempt: number) => number | undefined) | undefined;
+  private readonly maxRetryAfter: number;
+  private readonly budget: RetryBudgetContract | undefined;
+  private readonly clock: Clock;
+
+  constructor(options: RetryOptions = {}) {
+    const p = 'retry';
+    checkObject(p, 'options', options);
+    checkKeys(p, options, OPTIONS);
+    super('retry', checkString(p, 'name', options.name));
+    this._mode = LayerMode.Wrapper;
+    this.maxAttempts = checkNumber(p, 'maxAttempts', options.maxAttempts, { min: 1, integer: true }, 3);
+    this.backoff = toBackoff(p, 'backoff', options.backoff) ?? backoffs.exponential();
+    this.retryOn = checkFunction(p, 'retryOn', options.retryOn);
+    this.retryOnResult = checkFunction(p, 'retryOnResult', options.retryOnResult);
+    this.maxDuration =
+      options.maxDuration === undefined
+        ? undefined
+        : checkNumber(p, 'maxDuration', options.maxDuration, { min: 0, exclusiveMin: true });
+    this.delayFrom = checkFunction(p, 'delay', options.delay);
+    this.maxRetryAfter = checkNumber(
+      p,
+      'maxRetryAfter',
+      options.maxRetryAfter,
+      { min: 0, infinite: true },
+      60_000,
+    );
+    this.budget = checkBudget(p, options.budget);
+    this.clock = checkClock(p, options.clock);
+  }
+
+  override _enter(ctx: ExecutionContext): unknown {
+    ctx.attempt = 1;
+    this.budget?.recordAttempt();
+    // The start time is read only when a duration limit needs it.
+    return this.maxDuration === undefined ? undefined : this.clock.now();
+  }
+
+  override _success(_ctx: ExecutionContext, _token: unknown, value: unknown): unknown {
+    if (this.retryOnResult?.(value, 1) === true) return RECOVER;
+    if (this.listening('success')) this.emit('success', { value });
+    return undefined;
+  }
+
+  override async _recover(
+    ctx: ExecutionContext,
+    startedAt: unknown,
+    failed: boolean,
+    outcome: unknown,
+    rerun: (ctx: ExecutionContext) => Promise<unknown>,
+  ): Promise<unknown> {
+    let attempt = ctx.attempt;
+    let previousDelay = 0;
+    for (;;) {
+      // A caller's abort (or an enclosing timeout) ends retrying at once.
+      if (ctx.aborted || (failed && !this.shouldRetryError(outcome, attempt))) {
+        return this.finish(failed, outcome);
+      }
+      const delay = this.nextDelay(attempt, previousDelay, failed, outcome);
+      const stop = this.stopReason(attempt, delay, startedAt);
+      if (stop !== undefined) {
+        if (this.listening('giveUp')) {
+          this.emit(
+            'giveUp',
+            failed
+              ? { attempts: attempt, reason: stop, error: outcome }
+              : { attempts: attempt, reason: stop, result: outcome },
+          );
+        }
+        return this.finish(failed, outcome);
+      }
+      if (this.listening('retry')) {
+        this.emit('retry', failed ? { attempt, delay, error: outcome } : { attempt, delay, result: outcome });
+      }
+      previousDelay = delay;
+      await sleep(this.clock, delay, ctx);
+      attempt += 1;
+      ctx.attempt = attempt;
+      try {
+        outcome = await rerun(ctx);
+        failed = false;
+        if (this.retryOnResult?.(outcome, attempt) !== true) return this.finish(false, outcome);
+      } catch (error) {
+        failed = true;
+        outcome = error;
+      }
+    }
+  }
+
+  private shouldRetryError(error: unknown, attempt: number): boolean {
+    return this.retryOn === undefined ? isRetryable(error) : this.retryOn(error, attempt) === true;
+  }
+
+  private nextDelay(attempt: number, previous: number, failed: boolean, outcome: unknown): number {
+    let delay = this.backoff.delay(attempt, previous);
+    const asked =
+      this.delayFrom === undefined
+        ? retryAfterOf(outcome)
+        : this.delayFrom(failed ? { error: outcome } : { result: outcome }, attempt);
+    if (typeof asked === 'number' && asked > delay) delay = asked;
+    return Number.isFinite(delay) && delay > 0 ? delay : 0;
+  }
+
+  /** Why no further attempt may start, if so. */
+  private stopReason(
+    attempt: number,
+    delay: number,
+    startedAt: unknown,
+  ): RetryEvents['giveUp']['reason'] | undefined {
+    if (attempt >= this.maxAttempts) return 'maxAttempts';
+    if (delay > this.maxRetryAfter) return 'retryAfter';
+    if (
+      this.maxDuration !== undefined &&
+      this.clock.now() + delay - (startedAt as number) >= this.maxDuration
+    ) {
+      return 'maxDuration';
+    }
+    if (this.budget !== undefined && !this.budget.tryRetry()) return 'budget';
+    return undefined;
+  }
+
+  private finish(failed: boolean, outcome: unknown): unknown {
+    if (failed) {
+      if (this.listening('failure')) this.emit('failure', { error: outcome });
+      throw outcome;
+    }
+    if (this.listening('success')) this.emit('success', { value: outcome });
+    return outcome;
+  }
+}
+
+/**
+ * Re-runs a failing call: `maxAttempts` counts every attempt (default 3),
+ * waits per `backoff` (at least any `retryAfter` the error or result carries),
+ * stops at once when the caller aborts, and rethrows the last error when done.
+ */
+export function retry(options?: RetryOptions): RetryPolicy {
+  return new RetryPolicy(options);
+}

@@ -1,0 +1,159 @@
+import { checkClock, type Clock } from '../core/clock.js';
+import { ExecutionContext } from '../core/context.js';
+import { TimeoutError } from '../core/errors.js';
+import { LayerMode, PolicyBase, type PolicyEvents } from '../core/policy.js';
+import { checkKeys, checkNumber, checkObject, checkOneOf, checkString } from '../core/validate.js';
+import { type DeadlineEntry, DeadlineQueue } from './deadlines.js';
+
+export type TimeoutStrategy = 'cooperative' | 'aggressive';
+
+export interface TimeoutOptions {
+  /** The deadline in ms. */
+  ms: number;
+  /**
+   * `cooperative` (default): aborts `ctx.signal` and waits for the work to
+   * honour it. `aggressive`: also rejects at once, leaving the work to finish
+   * in the background (slots outside stay held until it does).
+   */
+  strategy?: TimeoutStrategy;
+  clock?: Clock;
+  name?: string;
+}
+
+export interface TimeoutEvents extends PolicyEvents {
+  /** The deadline passed; the call's signal has been aborted. */
+  timeout: { readonly timeout: number; readonly attempt: number };
+}
+
+/** A call's own scope under a timeout, linked into the policy's deadline queue. */
+class TimedContext extends ExecutionContext implements DeadlineEntry {
+  deadline = 0;
+  prev: DeadlineEntry | undefined = undefined;
+  next: DeadlineEntry | undefined = undefined;
+  queued = false;
+  timedOut = false;
+  /** Set by the aggressive strategy: rejects the waiting caller. */
+  onTimedOut: ((error: TimeoutError) => void) | undefined = undefined;
+
+  constructor(
+    parent: ExecutionContext,
+    private readonly policy: TimeoutPolicy,
+  ) {
+    super(undefined, parent.key, parent.priority, parent);
+    this.attempt = parent.attempt;
+  }
+
+  expire(): void {
+    // A caller's abort that came first stays the caller's abort, never a timeout.
+    if (this.aborted) return;
+    this.timedOut = true;
+    const error = new TimeoutError(this.policy.ms);
+    this.abort(error);
+    this.policy._timedOut(this);
+    this.onTimedOut?.(error);
+  }
+}
+
+const OPTIONS = ['ms', 'strategy', 'clock', 'name'] as const;
+
+/** Bounds a call's duration. Create it with `timeout()`. */
+export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
+  readonly ms: number;
+  readonly strategy: TimeoutStrategy;
+  private readonly clock: Clock;
+  private readonly deadlines: DeadlineQueue;
+
+  constructor(options: number | TimeoutOptions) {
+    const p = 'timeout';
+    const opts: TimeoutOptions = typeof options === 'number' ? { ms: options } : options;
+    checkObject(p, 'options', opts);
+    if (opts === undefined) throw new TypeError('timeout: expected ms or { ms }, got undefined');
+    checkKeys(p, opts, OPTIONS);
+    super('timeout', checkString(p, 'name', opts.name));
+    this.ms = checkNumber(p, 'ms', opts.ms, { min: 0, exclusiveMin: true });
+    this.strategy = checkOneOf(p, 'strategy', opts.strategy, ['cooperative', 'aggressive'], 'cooperative');
+    this.clock = checkClock(p, opts.clock);
+    this.deadlines = new DeadlineQueue(this.clock);
+    if (this.strategy === 'aggressive') this._mode = LayerMode.Around;
+    else this._scoped = true;
+  }
+
+  /** @internal */
+  _timedOut(ctx: TimedContext): void {
+    if (this.listening('timeout')) this.emit('timeout', { timeout: this.ms, attempt: ctx.attempt });
+  }
+
+  private start(ctx: ExecutionContext): TimedContext {
+    const scope = new TimedContext(ctx, this);
+    scope.deadline = this.clock.now() + this.ms;
+    this.deadlines.add(scope);
+    return scope;
+  }
+
+  private end(scope: TimedContext): void {
+    this.deadlines.remove(scope);
+    scope.dispose();
+  }
+
+  private failureOf(scope: TimedContext, error: unknown): unknown {
+    if (!scope.timedOut || error instanceof TimeoutError) return error;
+    return new TimeoutError(this.ms, { cause: error });
+  }
+
+  override _enter(ctx: ExecutionContext): unknown {
+    return this.start(ctx);
+  }
+
+  override _success(ctx: ExecutionContext, scope: unknown, value: unknown): unknown {
+    this.end(scope as TimedContext);
+    return super._success(ctx, scope, value);
+  }
+
+  override _failure(ctx: ExecutionContext, scope: unknown, error: unknown): unknown {
+    this.end(scope as TimedContext);
+    return super._failure(ctx, scope, this.failureOf(scope as TimedContext, error));
+  }
+
+  override _around(
+    ctx: ExecutionContext,
+    next: (ctx: ExecutionContext) => Promise<unknown>,
+  ): Promise<unknown> {
+    const scope = this.start(ctx);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let work: Promise<unknown> | undefined;
+      scope.onTimedOut = (error) => {
+        settled = true;
+        // The work goes on past our answer: let slot holders outside wait for it.
+        if (work !== undefined) ctx.linger(work);
+        if (this.listening('failure')) this.emit('failure', { error });
+        reject(error);
+      };
+      work = next(scope);
+      work.then(
+        (value) => {
+          this.end(scope);
+          if (settled) return;
+          settled = true;
+          super._success(ctx, scope, value);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.end(scope);
+          if (settled) return;
+          settled = true;
+          reject(super._failure(ctx, scope, this.failureOf(scope, error)));
+        },
+      );
+    });
+  }
+}
+
+/**
+ * Bounds each call to `ms` (or `{ ms, strategy }`): aborts `ctx.signal` when
+ * the deadline passes and reports `TimeoutError`. Uses one shared deadline
+ * queue per policy, not a timer per call.
+ */
+export function timeout(options: number | TimeoutOptions): TimeoutPolicy {
+  return new TimeoutPolicy(options);
+}

@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup';
+
+// One build per entry point; ESM and CJS with their own declaration files.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: false,
+  treeshake: true,
+  splitting: true,
+  target: 'es2022',
+  platform: 'neutral',
+  external: ['@opentelemetry/api', 'express', 'fastify', 'fastify-plugin', 'ioredis'],
+});
