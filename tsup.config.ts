@@ -5,6 +5,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    decorators: 'src/integrations/decorators/index.ts',
+    fetch: 'src/integrations/fetch/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -14,5 +16,4 @@ export default defineConfig({
   splitting: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['@opentelemetry/api', 'express', 'fastify', 'fastify-plugin', 'ioredis'],
 });

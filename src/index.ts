@@ -20,18 +20,100 @@ export {
 export type { RetryBudgetContract } from './core/budget.js';
 export {
   backoff,
+  BACKOFF_OPTIONS,
   type Backoff,
   type Jitter,
   type LinearBackoffOptions,
   type ExponentialBackoffOptions,
   type DecorrelatedJitterOptions,
 } from './backoff/backoff.js';
-export { retry, RetryPolicy, type RetryOptions, type RetryEvents, type RetryOutcome } from './retry/retry.js';
+export {
+  retry,
+  RetryPolicy,
+  RETRY_OPTIONS,
+  type RetryOptions,
+  type RetryEvents,
+  type RetryOutcome,
+} from './retry/retry.js';
 export {
   timeout,
   TimeoutPolicy,
+  TIMEOUT_OPTIONS,
   type TimeoutOptions,
   type TimeoutEvents,
   type TimeoutStrategy,
 } from './timeout/timeout.js';
-export { fallback, FallbackPolicy, type FallbackOptions, type FallbackEvents } from './fallback/fallback.js';
+export {
+  fallback,
+  FallbackPolicy,
+  FALLBACK_OPTIONS,
+  type FallbackOptions,
+  type FallbackEvents,
+} from './fallback/fallback.js';
+export {
+  retryBudget,
+  RetryBudget,
+  RETRY_BUDGET_OPTIONS,
+  type RetryBudgetOptions,
+  type RetryBudgetEvents,
+  type RetryBudgetStats,
+} from './budget/budget.js';
+export {
+  hedge,
+  HedgePolicy,
+  HedgeCancelledError,
+  HEDGE_OPTIONS,
+  type HedgeOptions,
+  type HedgeEvents,
+  type HedgeStats,
+  type HedgeQuantile,
+} from './hedge/hedge.js';
+export {
+  chaos,
+  ChaosFaultPolicy,
+  ChaosLatencyPolicy,
+  ChaosResultPolicy,
+  CHAOS_OPTIONS,
+  type ChaosOptions,
+  type ChaosFaultOptions,
+  type ChaosLatencyOptions,
+  type ChaosResultOptions,
+  type ChaosEvents,
+} from './chaos/chaos.js';
+export {
+  bulkhead,
+  BulkheadPolicy,
+  type BulkheadOptions,
+  type BulkheadStats,
+  type BulkheadEvents,
+} from './bulkhead/bulkhead.js';
+export {
+  rateLimit,
+  RateLimitPolicy,
+  type RateLimitOptions,
+  type RateLimitCommonOptions,
+  type TokenBucketOptions,
+  type SlidingWindowOptions,
+  type RateLimitMode,
+  type RateLimitStats,
+  type RateLimitEvents,
+} from './rate-limit/rate-limit.js';
+export {
+  circuitBreaker,
+  CircuitBreakerPolicy,
+  type CircuitBreakerEvents,
+  type CircuitBreakerStats,
+  type CircuitOpenReason,
+} from './breaker/breaker.js';
+export {
+  CIRCUIT_BREAKER_OPTIONS,
+  type CircuitBreakerOptions,
+  type CircuitBreakerWindow,
+} from './breaker/options.js';
+export type {
+  CircuitBreakerSnapshot,
+  CircuitState,
+  CountWindowSnapshot,
+  TimeWindowSnapshot,
+} from './breaker/snapshot.js';
+export { keyed, KeyedPolicy, KEYED_OPTIONS, type KeyedOptions, type KeyedEvents } from './keyed/keyed.js';

@@ -22,6 +22,7 @@ interface JitterOptions {
   random?: () => number;
 }
 
+/** Options of `backoff.linear`. */
 export interface LinearBackoffOptions extends JitterOptions {
   /** First delay in ms. Default 100. */
   initial?: number;
@@ -31,6 +32,7 @@ export interface LinearBackoffOptions extends JitterOptions {
   max?: number;
 }
 
+/** Options of `backoff.exponential`. */
 export interface ExponentialBackoffOptions extends JitterOptions {
   /** First delay in ms (before jitter). Default 100. */
   initial?: number;
@@ -40,13 +42,23 @@ export interface ExponentialBackoffOptions extends JitterOptions {
   factor?: number;
 }
 
+/** Options of `backoff.decorrelatedJitter`. */
 export interface DecorrelatedJitterOptions {
   /** Smallest delay in ms. Default 100. */
   initial?: number;
   /** Cap in ms. Default 30 000. */
   max?: number;
+  /** A source of randomness in [0, 1); inject a seeded one for deterministic tests. */
   random?: () => number;
 }
+
+/** The option names each backoff factory accepts (unknown keys are rejected). */
+export const BACKOFF_OPTIONS = {
+  constant: ['jitter', 'random'],
+  linear: ['initial', 'step', 'max', 'jitter', 'random'],
+  exponential: ['initial', 'max', 'factor', 'jitter', 'random'],
+  decorrelatedJitter: ['initial', 'max', 'random'],
+} as const;
 
 const DEFAULT_INITIAL = 100;
 const DEFAULT_MAX = 30_000;
@@ -56,7 +68,9 @@ function applyJitter(delay: number, jitter: Jitter, random: () => number): numbe
   if (jitter === 'none') return delay;
   // A random source that strays out of [0, 1) must not push a delay out of bounds.
   const r = Math.min(Math.max(random(), 0), 1);
-  return jitter === 'full' ? delay * r : delay / 2 + (delay / 2) * r;
+  if (jitter === 'full') return delay * r;
+  // min(): halving a subnormal delay rounds, and the sum could then exceed it.
+  return Math.min(delay, delay / 2 + (delay / 2) * r);
 }
 
 function jitterOptions(name: string, options: JitterOptions | undefined, defaultJitter: Jitter) {
@@ -71,7 +85,7 @@ function constant(ms: number, options?: JitterOptions): Backoff {
   const name = 'backoff.constant';
   checkNumber(name, 'ms', ms, { min: 0 });
   checkObject(name, 'options', options);
-  checkKeys(name, options, ['jitter', 'random']);
+  checkKeys(name, options, BACKOFF_OPTIONS.constant);
   const { jitter, random } = jitterOptions(name, options, 'none');
   return { delay: () => applyJitter(ms, jitter, random) };
 }
@@ -80,7 +94,7 @@ function constant(ms: number, options?: JitterOptions): Backoff {
 function linear(options?: LinearBackoffOptions): Backoff {
   const name = 'backoff.linear';
   checkObject(name, 'options', options);
-  checkKeys(name, options, ['initial', 'step', 'max', 'jitter', 'random']);
+  checkKeys(name, options, BACKOFF_OPTIONS.linear);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const step = checkNumber(name, 'step', options?.step, { min: 0 }, initial);
   const max = checkNumber(
@@ -98,7 +112,7 @@ function linear(options?: LinearBackoffOptions): Backoff {
 function exponential(options?: ExponentialBackoffOptions): Backoff {
   const name = 'backoff.exponential';
   checkObject(name, 'options', options);
-  checkKeys(name, options, ['initial', 'max', 'factor', 'jitter', 'random']);
+  checkKeys(name, options, BACKOFF_OPTIONS.exponential);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const max = checkNumber(
     name,
@@ -110,8 +124,10 @@ function exponential(options?: ExponentialBackoffOptions): Backoff {
   const factor = checkNumber(name, 'factor', options?.factor, { min: 1 }, 2);
   const { jitter, random } = jitterOptions(name, options, 'full');
   return {
-    // Past the cap, factor^n only overflows; min() keeps Infinity out.
-    delay: (retry) => applyJitter(Math.min(initial * factor ** (retry - 1), max), jitter, random),
+    // Past the cap, factor^n only overflows; min() keeps Infinity out, and an
+    // initial of 0 must stay 0 rather than become 0 × Infinity = NaN.
+    delay: (retry) =>
+      applyJitter(initial === 0 ? 0 : Math.min(initial * factor ** (retry - 1), max), jitter, random),
   };
 }
 
@@ -122,7 +138,7 @@ function exponential(options?: ExponentialBackoffOptions): Backoff {
 function decorrelatedJitter(options?: DecorrelatedJitterOptions): Backoff {
   const name = 'backoff.decorrelatedJitter';
   checkObject(name, 'options', options);
-  checkKeys(name, options, ['initial', 'max', 'random']);
+  checkKeys(name, options, BACKOFF_OPTIONS.decorrelatedJitter);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const max = checkNumber(
     name,

@@ -1,3 +1,5 @@
+import type { ExecutionContext } from './context.js';
+
 /**
  * What `retry` and `hedge` need from a retry budget (see `retryBudget()`):
  * every first attempt is recorded, and every extra attempt asks first.
@@ -22,4 +24,19 @@ export function checkBudget(policy: string, value: unknown): RetryBudgetContract
     throw new TypeError(`${policy}: budget must be a retryBudget(), got ${typeof value}`);
   }
   return value as RetryBudgetContract;
+}
+
+/**
+ * Records the call's first attempt in `budget` once, however many policies of
+ * the call share that budget (a retry and a hedge in one pipeline must not
+ * count the same request twice and so double the ratio).
+ */
+export function recordFirstAttempt(budget: RetryBudgetContract, ctx: ExecutionContext): void {
+  let root = ctx;
+  while (root.parent !== undefined) root = root.parent;
+  const recorded = root.budgets;
+  if (recorded === budget || (Array.isArray(recorded) && recorded.includes(budget))) return;
+  root.budgets =
+    recorded === undefined ? budget : Array.isArray(recorded) ? [...recorded, budget] : [recorded, budget];
+  budget.recordAttempt();
 }

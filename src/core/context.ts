@@ -48,6 +48,8 @@ export class ExecutionContext implements Context {
    * release only once it has settled.
    */
   lingering: Promise<void> | undefined;
+  /** Retry budgets this call's first attempt was recorded in (root only; see `recordFirstAttempt`). */
+  budgets: unknown;
 
   constructor(
     callerSignal: AbortSignal | undefined,
@@ -98,6 +100,10 @@ export class ExecutionContext implements Context {
     if (this.ownReason !== NOT_ABORTED) return;
     this.ownReason = reason;
     this.controller?.abort(reason);
+    // An aborted scope needs nothing more from its parent: unlink now, so work
+    // that never settles (an aggressive timeout's, a losing hedge's) cannot
+    // leave a listener on a long-lived caller signal.
+    this.dispose();
   }
 
   /**
@@ -117,6 +123,8 @@ export class ExecutionContext implements Context {
     const settled = work.then(noop, noop);
     const previous = this.lingering;
     this.lingering = previous === undefined ? settled : Promise.all([previous, settled]).then(noop);
+    // Slot holders in any enclosing scope must wait for it too.
+    this.parent?.linger(settled);
   }
 
   /** Ends the scope: removes its listener from the parent signal. */
@@ -132,7 +140,9 @@ export class ExecutionContext implements Context {
     this.controller = controller;
     if (this.ownReason !== NOT_ABORTED) {
       controller.abort(this.ownReason);
-    } else if (this.parent !== undefined) {
+    } else if (this.parent !== undefined && (this.parent.abortable || this.parent.aborted)) {
+      // A parent that can never abort (a root without a caller signal) needs no
+      // signal of its own and no link: that saves an AbortController per call.
       const parentSignal = this.parent.signal;
       if (parentSignal.aborted) {
         controller.abort(parentSignal.reason);

@@ -38,6 +38,8 @@ export class Emitter<E extends object> implements EventSource {
   /** Listener arrays are replaced, never mutated, so removing during emit is safe. */
   private listeners: ListenerTable | undefined;
   private anyListeners: AnyListener[] | undefined;
+  /** `onAny` listeners that skip `success` and `failure`, so those stay unbuilt when only these listen. */
+  private quietListeners: AnyListener[] | undefined;
 
   constructor(kind: string, name: string | undefined) {
     this.kind = kind;
@@ -60,21 +62,33 @@ export class Emitter<E extends object> implements EventSource {
     };
   }
 
-  /** Subscribes to every event this policy emits. */
-  onAny(listener: AnyListener): () => void {
-    this.anyListeners = [...(this.anyListeners ?? []), listener];
+  /**
+   * Subscribes to every event this policy emits. With `{ outcomes: false }`
+   * the listener skips `success` and `failure`, which every call emits: a
+   * listener interested only in what policies *do* (retries, rejections,
+   * state changes) then costs the calls nothing.
+   */
+  onAny(listener: AnyListener, options?: { readonly outcomes?: boolean }): () => void {
+    const quiet = options?.outcomes === false;
+    if (quiet) this.quietListeners = [...(this.quietListeners ?? []), listener];
+    else this.anyListeners = [...(this.anyListeners ?? []), listener];
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      const rest = (this.anyListeners ?? []).filter((l) => l !== listener);
-      this.anyListeners = rest.length > 0 ? rest : undefined;
+      const rest = ((quiet ? this.quietListeners : this.anyListeners) ?? []).filter((l) => l !== listener);
+      if (quiet) this.quietListeners = rest.length > 0 ? rest : undefined;
+      else this.anyListeners = rest.length > 0 ? rest : undefined;
     };
   }
 
   /** Whether anyone would receive `event`: check it before building the payload. */
   protected listening(event: keyof E & string): boolean {
-    return this.anyListeners !== undefined || this.listeners?.[event] !== undefined;
+    return (
+      this.anyListeners !== undefined ||
+      this.listeners?.[event] !== undefined ||
+      (this.quietListeners !== undefined && !isOutcome(event))
+    );
   }
 
   protected emit<K extends keyof E & string>(event: K, payload: E[K]): void {
@@ -98,5 +112,20 @@ export class Emitter<E extends object> implements EventSource {
         }
       }
     }
+    const quiet = this.quietListeners;
+    if (quiet !== undefined && !isOutcome(event)) {
+      for (const listener of quiet) {
+        try {
+          listener(event, payload, this);
+        } catch (error) {
+          reportListenerError(error);
+        }
+      }
+    }
   }
+}
+
+/** `success` and `failure`: emitted by every call, skipped by quiet `onAny` listeners. */
+function isOutcome(event: string): boolean {
+  return event === 'success' || event === 'failure';
 }

@@ -1,4 +1,5 @@
 import type { ExecuteOptions } from './context.js';
+import { observeTree } from './observe.js';
 import { PolicyBase, type PolicyEvents, type Work } from './policy.js';
 import { show } from './validate.js';
 
@@ -16,6 +17,7 @@ export interface PipelineEvent {
   readonly data: unknown;
 }
 
+/** Options a pipeline takes as its first argument: `pipeline({ name }, ...policies)`. */
 export interface PipelineOptions {
   /** A name for telemetry and logs; default `pipeline`. */
   name?: string;
@@ -57,30 +59,19 @@ export class Pipeline extends PolicyBase<PolicyEvents> {
   }
 
   /**
-   * Sees every event of every policy in this pipeline (nested ones included),
-   * tagged with the pipeline's name: one place to forward events to a logger.
-   * Returns a function that unsubscribes.
+   * Sees every event of every policy in this pipeline (nested ones included,
+   * and the per-key policies a keyed policy creates later), tagged with the
+   * pipeline's name: one place to forward events to a logger. Returns a
+   * function that unsubscribes.
    */
   onEvent(listener: (event: PipelineEvent) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('pipeline: onEvent needs a function listener');
-    const seen = new Set<PolicyBase<any>>();
-    const unsubscribes: (() => void)[] = [];
-    const visit = (policy: PolicyBase<any>) => {
-      if (seen.has(policy)) return;
-      seen.add(policy);
-      if (policy !== this) {
-        unsubscribes.push(
-          policy.onAny((event, data, source) =>
-            listener({ pipeline: this.name, policy: source.kind, policyName: source.name, event, data }),
-          ),
-        );
-      }
-      for (const child of policy._children()) visit(child);
-    };
-    visit(this);
-    return () => {
-      for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
-    };
+    return observeTree(
+      this,
+      (event, data, source) =>
+        listener({ pipeline: this.name, policy: source.kind, policyName: source.name, event, data }),
+      { includeRoot: false },
+    );
   }
 }
 

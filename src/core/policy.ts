@@ -33,8 +33,8 @@ export interface Policy<E extends PolicyEvents = PolicyEvents> {
   wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>>;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void;
-  /** Subscribes to every event of this policy. */
-  onAny(listener: AnyListener): () => void;
+  /** Subscribes to every event of this policy (`{ outcomes: false }`: all but `success` and `failure`). */
+  onAny(listener: AnyListener, options?: { readonly outcomes?: boolean }): () => void;
 }
 
 /** Returned by a wrapper's `_success` to ask for `_recover` (e.g. `retryOnResult` matched). @internal */
@@ -136,44 +136,122 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
 }
 
 /**
- * Runs `layers[from..]` around `fn` in one async frame: every layer's enter
- * step, the work, then every exit step from the inside out. A wrapper that
- * must handle a failure re-runs the layers inside it through this function.
+ * Runs `layers[from..]` around `fn`: every layer's enter step, the work, then
+ * every exit step from the inside out. On the happy path this costs one
+ * promise reaction on the work's promise, not an async frame: the enter steps
+ * run synchronously and the exit steps run in that reaction, which is
+ * cheaper than resuming an async function. Only a layer that must wait
+ * (`_enter` returned a promise), an `Around` layer or a wrapper's `_recover`
+ * costs more frames.
  * @internal
  */
-export async function runLayers(
+export function runLayers(
   layers: readonly PolicyBase<any>[],
   from: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
 ): Promise<unknown> {
+  return enterFrom(layers, from, from, ctx, fn, undefined);
+}
+
+/** Enters `layers[i..]`, runs the work, and arranges the exits. */
+function enterFrom(
+  layers: readonly PolicyBase<any>[],
+  from: number,
+  i: number,
+  ctx: ExecutionContext,
+  fn: Work<unknown>,
+  tokens: unknown[] | undefined,
+): Promise<unknown> {
   const n = layers.length;
-  let i = from;
-  let failed = false;
-  let outcome: unknown;
-  let tokens: unknown[] | undefined;
+  let result: unknown;
   try {
     for (; i < n; i++) {
       const layer = layers[i]!;
       if (layer._mode === LayerMode.Around) break;
-      let token = layer._enter(ctx);
-      if (token instanceof Promise) token = await token;
+      const token = layer._enter(ctx);
       if (token !== undefined) {
+        if (token instanceof Promise) return enterLater(layers, from, i, ctx, fn, tokens, token);
         (tokens ??= [])[i] = token;
         if (layer._scoped) ctx = token as ExecutionContext;
       }
     }
     if (i < n) {
       const inner = i + 1;
-      outcome = await layers[i]!._around(ctx, (c) => runLayers(layers, inner, c, fn));
+      result = layers[i]!._around(ctx, (c) => runLayers(layers, inner, c, fn));
     } else {
-      outcome = await fn(ctx);
+      result = fn(ctx);
     }
   } catch (error) {
-    failed = true;
-    outcome = error;
+    return settleNow(layers, from, i, ctx, fn, tokens, true, error);
   }
-  for (let j = i - 1; j >= from; j--) {
+  // A plain value settles a tick later, as `await` would: slot holders see
+  // the same timing whether the work is synchronous or not.
+  const entered = i;
+  const innerCtx = ctx;
+  return Promise.resolve(result).then(
+    (value) => exitLayers(layers, from, entered, innerCtx, fn, tokens, false, value),
+    (error: unknown) => exitLayers(layers, from, entered, innerCtx, fn, tokens, true, error),
+  );
+}
+
+/** Waits for layer `i`'s pending admission (a queue, a rate-limit wait), then goes on entering. */
+async function enterLater(
+  layers: readonly PolicyBase<any>[],
+  from: number,
+  i: number,
+  ctx: ExecutionContext,
+  fn: Work<unknown>,
+  tokens: unknown[] | undefined,
+  pending: Promise<unknown>,
+): Promise<unknown> {
+  let token: unknown;
+  try {
+    token = await pending;
+  } catch (error) {
+    return exitLayers(layers, from, i, ctx, fn, tokens, true, error);
+  }
+  if (token !== undefined) {
+    (tokens ??= [])[i] = token;
+    if (layers[i]!._scoped) ctx = token as ExecutionContext;
+  }
+  return enterFrom(layers, from, i + 1, ctx, fn, tokens);
+}
+
+/** {@link exitLayers} for an outcome known synchronously, as a promise. */
+function settleNow(
+  layers: readonly PolicyBase<any>[],
+  from: number,
+  entered: number,
+  ctx: ExecutionContext,
+  fn: Work<unknown>,
+  tokens: unknown[] | undefined,
+  failed: boolean,
+  outcome: unknown,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(exitLayers(layers, from, entered, ctx, fn, tokens, failed, outcome));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs the exit steps of `layers[from..entered)`, innermost first, and
+ * returns the outcome (or throws it). A wrapper that must recover hands the
+ * rest over to {@link recoverAt}, and a promise is returned.
+ */
+function exitLayers(
+  layers: readonly PolicyBase<any>[],
+  from: number,
+  entered: number,
+  ctx: ExecutionContext,
+  fn: Work<unknown>,
+  tokens: unknown[] | undefined,
+  failed: boolean,
+  outcome: unknown,
+): unknown {
+  for (let j = entered - 1; j >= from; j--) {
     const layer = layers[j]!;
     const token = tokens?.[j];
     const layerCtx = layer._scoped && token !== undefined ? (token as ExecutionContext).parent! : ctx;
@@ -183,12 +261,9 @@ export async function runLayers(
         layer._mode === LayerMode.Wrapper &&
         (failed || layer._success(layerCtx, token, outcome) === RECOVER)
       ) {
-        const inner = j + 1;
-        outcome = await layer._recover(layerCtx, token, failed, outcome, (c) =>
-          runLayers(layers, inner, c, fn),
-        );
-        failed = false;
-      } else if (failed) {
+        return recoverAt(layers, from, j, layerCtx, fn, tokens, failed, outcome);
+      }
+      if (failed) {
         outcome = layer._failure(layerCtx, token, outcome);
       } else if (layer._mode !== LayerMode.Wrapper) {
         layer._success(layerCtx, token, outcome);
@@ -200,6 +275,30 @@ export async function runLayers(
   }
   if (failed) throw outcome;
   return outcome;
+}
+
+/** Lets wrapper `layers[j]` recover (it may re-run the layers inside it), then exits the layers outside. */
+async function recoverAt(
+  layers: readonly PolicyBase<any>[],
+  from: number,
+  j: number,
+  ctx: ExecutionContext,
+  fn: Work<unknown>,
+  tokens: unknown[] | undefined,
+  failed: boolean,
+  outcome: unknown,
+): Promise<unknown> {
+  const inner = j + 1;
+  try {
+    outcome = await layers[j]!._recover(ctx, tokens?.[j], failed, outcome, (c) =>
+      runLayers(layers, inner, c, fn),
+    );
+    failed = false;
+  } catch (error) {
+    failed = true;
+    outcome = error;
+  }
+  return exitLayers(layers, from, j, ctx, fn, tokens, failed, outcome);
 }
 
 /**

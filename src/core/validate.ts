@@ -59,6 +59,7 @@ export function checkKeys(
   }
 }
 
+/** Bounds for {@link checkNumber}. */
 export interface NumberBounds {
   min?: number;
   max?: number;

@@ -3,6 +3,7 @@ import type { ExecutionContext } from '../core/context.js';
 import { LayerMode, PolicyBase, type PolicyEvents } from '../core/policy.js';
 import { checkFunction, checkKeys, checkNumber, checkObject, checkString } from '../core/validate.js';
 
+/** Options of {@link fallback}: `value`, `lastKnownGood`, or both. */
 export interface FallbackOptions<T = unknown> {
   /**
    * The substitute: a value, or a function called with the error that
@@ -16,16 +17,20 @@ export interface FallbackOptions<T = unknown> {
   lastKnownGood?: { ttl: number };
   /** Which errors to replace. Default: all, except the caller's own abort. */
   fallbackOn?: (error: unknown) => boolean;
+  /** Where time is read (for `lastKnownGood.ttl`). Default `systemClock`. */
   clock?: Clock;
+  /** A name for telemetry. Default `fallback`. */
   name?: string;
 }
 
+/** Events of a fallback policy, for `on(event, listener)`. */
 export interface FallbackEvents extends PolicyEvents {
   /** A failure was replaced by a fallback result. */
   fallback: { readonly error: unknown; readonly source: 'value' | 'lastKnownGood' };
 }
 
-const OPTIONS = ['value', 'lastKnownGood', 'fallbackOn', 'clock', 'name'] as const;
+/** The option names `fallback()` accepts (unknown keys are rejected). */
+export const FALLBACK_OPTIONS = ['value', 'lastKnownGood', 'fallbackOn', 'clock', 'name'] as const;
 
 /** Replaces failures with a substitute result. Create it with `fallback()`. */
 export class FallbackPolicy<T = unknown> extends PolicyBase<FallbackEvents> {
@@ -41,7 +46,7 @@ export class FallbackPolicy<T = unknown> extends PolicyBase<FallbackEvents> {
     checkObject(p, 'options', options);
     if (options === undefined)
       throw new TypeError('fallback: options are required: { value } or { lastKnownGood }');
-    checkKeys(p, options, OPTIONS);
+    checkKeys(p, options, FALLBACK_OPTIONS);
     super('fallback', checkString(p, 'name', options.name));
     this._mode = LayerMode.Wrapper;
     this.hasValue = 'value' in options;
@@ -79,8 +84,8 @@ export class FallbackPolicy<T = unknown> extends PolicyBase<FallbackEvents> {
     failed: boolean,
     outcome: unknown,
   ): Promise<unknown> {
-    // A caller who aborted wants the call to stop, not a substitute.
     if (!failed) return outcome;
+    // A caller who aborted wants the call to stop, not a substitute.
     if (ctx.aborted || (this.fallbackOn !== undefined && !this.fallbackOn(outcome))) {
       if (this.listening('failure')) this.emit('failure', { error: outcome });
       throw outcome;

@@ -1,5 +1,5 @@
 import { type Backoff, backoff as backoffs, toBackoff } from '../backoff/backoff.js';
-import { checkBudget, type RetryBudgetContract } from '../core/budget.js';
+import { checkBudget, type RetryBudgetContract, recordFirstAttempt } from '../core/budget.js';
 import { checkClock, type Clock } from '../core/clock.js';
 import type { ExecutionContext } from '../core/context.js';
 import { isRetryable, retryAfterOf } from '../core/errors.js';
@@ -12,6 +12,7 @@ export type RetryOutcome =
   | { readonly error: unknown; readonly result?: never }
   | { readonly result: unknown; readonly error?: never };
 
+/** Options of {@link retry}; every one is validated when the policy is built. */
 export interface RetryOptions {
   /** Every attempt counts, the first included. Default 3. */
   maxAttempts?: number;
@@ -36,10 +37,13 @@ export interface RetryOptions {
   maxRetryAfter?: number;
   /** A retry budget shared across policies: over budget, the call fails with its last error. */
   budget?: RetryBudgetContract;
+  /** Where time is read and backoff waits are scheduled. Default `systemClock`. */
   clock?: Clock;
+  /** A name for telemetry. Default `retry`. */
   name?: string;
 }
 
+/** Events of a retry policy, for `on(event, listener)`. */
 export interface RetryEvents extends PolicyEvents {
   /** A retry is scheduled: `attempt` failed, the next starts after `delay` ms. */
   retry: {
@@ -57,7 +61,8 @@ export interface RetryEvents extends PolicyEvents {
   };
 }
 
-const OPTIONS = [
+/** The option names `retry()` accepts (unknown keys are rejected). */
+export const RETRY_OPTIONS = [
   'maxAttempts',
   'backoff',
   'retryOn',
@@ -85,7 +90,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   constructor(options: RetryOptions = {}) {
     const p = 'retry';
     checkObject(p, 'options', options);
-    checkKeys(p, options, OPTIONS);
+    checkKeys(p, options, RETRY_OPTIONS);
     super('retry', checkString(p, 'name', options.name));
     this._mode = LayerMode.Wrapper;
     this.maxAttempts = checkNumber(p, 'maxAttempts', options.maxAttempts, { min: 1, integer: true }, 3);
@@ -110,7 +115,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
 
   override _enter(ctx: ExecutionContext): unknown {
     ctx.attempt = 1;
-    this.budget?.recordAttempt();
+    if (this.budget !== undefined) recordFirstAttempt(this.budget, ctx);
     // The start time is read only when a duration limit needs it.
     return this.maxDuration === undefined ? undefined : this.clock.now();
   }
@@ -128,15 +133,23 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     outcome: unknown,
     rerun: (ctx: ExecutionContext) => Promise<unknown>,
   ): Promise<unknown> {
-    let attempt = ctx.attempt;
+    // Counted here, not read from ctx.attempt: a retry nested inside this one
+    // resets ctx.attempt for its own attempts. `_recover` always follows attempt 1.
+    let attempt = 1;
     let previousDelay = 0;
     for (;;) {
       // A caller's abort (or an enclosing timeout) ends retrying at once.
       if (ctx.aborted || (failed && !this.shouldRetryError(outcome, attempt))) {
         return this.finish(failed, outcome);
       }
-      const delay = this.nextDelay(attempt, previousDelay, failed, outcome);
-      const stop = this.stopReason(attempt, delay, startedAt);
+      let delay = 0;
+      let stop: RetryEvents['giveUp']['reason'] | undefined = 'maxAttempts';
+      // The backoff and `delay` are asked only when another attempt may follow.
+      if (attempt < this.maxAttempts) {
+        const asked = this.askedDelay(attempt, failed, outcome);
+        delay = this.nextDelay(attempt, previousDelay, asked);
+        stop = this.stopReason(delay, asked, startedAt);
+      }
       if (stop !== undefined) {
         if (this.listening('giveUp')) {
           this.emit(
@@ -158,11 +171,13 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
       try {
         outcome = await rerun(ctx);
         failed = false;
-        if (this.retryOnResult?.(outcome, attempt) !== true) return this.finish(false, outcome);
       } catch (error) {
         failed = true;
         outcome = error;
       }
+      // Outside the try: a predicate that throws is the call's failure, as on
+      // the first attempt, not one more failed attempt to retry.
+      if (!failed && this.retryOnResult?.(outcome, attempt) !== true) return this.finish(false, outcome);
     }
   }
 
@@ -170,24 +185,32 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     return this.retryOn === undefined ? isRetryable(error) : this.retryOn(error, attempt) === true;
   }
 
-  private nextDelay(attempt: number, previous: number, failed: boolean, outcome: unknown): number {
-    let delay = this.backoff.delay(attempt, previous);
+  /** The delay the outcome asks for (e.g. Retry-After), if any; NaN and negatives ask for nothing. */
+  private askedDelay(attempt: number, failed: boolean, outcome: unknown): number | undefined {
     const asked =
       this.delayFrom === undefined
         ? retryAfterOf(outcome)
         : this.delayFrom(failed ? { error: outcome } : { result: outcome }, attempt);
-    if (typeof asked === 'number' && asked > delay) delay = asked;
+    return typeof asked === 'number' && asked >= 0 ? asked : undefined;
+  }
+
+  private nextDelay(attempt: number, previous: number, asked: number | undefined): number {
+    let delay = this.backoff.delay(attempt, previous);
+    if (asked !== undefined && asked > delay) delay = asked;
     return Number.isFinite(delay) && delay > 0 ? delay : 0;
   }
 
   /** Why no further attempt may start, if so. */
   private stopReason(
-    attempt: number,
     delay: number,
+    asked: number | undefined,
     startedAt: unknown,
   ): RetryEvents['giveUp']['reason'] | undefined {
-    if (attempt >= this.maxAttempts) return 'maxAttempts';
-    if (delay > this.maxRetryAfter) return 'retryAfter';
+    // Only a delay the server asked for is capped; a long backoff the user chose is not.
+    // An infinite one ("never") gives up whatever the cap.
+    if (asked !== undefined && (asked > this.maxRetryAfter || asked === Number.POSITIVE_INFINITY)) {
+      return 'retryAfter';
+    }
     if (
       this.maxDuration !== undefined &&
       this.clock.now() + delay - (startedAt as number) >= this.maxDuration

@@ -11,6 +11,7 @@ async function flushMicrotasks(rounds: number): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
+/** Options of {@link VirtualClock}. */
 export interface VirtualClockOptions {
   /** The starting time in ms. Default 0. */
   start?: number;

@@ -5,8 +5,10 @@ import { LayerMode, PolicyBase, type PolicyEvents } from '../core/policy.js';
 import { checkKeys, checkNumber, checkObject, checkOneOf, checkString } from '../core/validate.js';
 import { type DeadlineEntry, DeadlineQueue } from './deadlines.js';
 
+/** `cooperative`: abort the signal and wait for the work; `aggressive`: also reject at once. */
 export type TimeoutStrategy = 'cooperative' | 'aggressive';
 
+/** Options of {@link timeout} (or pass just the ms). */
 export interface TimeoutOptions {
   /** The deadline in ms. */
   ms: number;
@@ -16,10 +18,13 @@ export interface TimeoutOptions {
    * in the background (slots outside stay held until it does).
    */
   strategy?: TimeoutStrategy;
+  /** Where time is read and the deadline timer is scheduled. Default `systemClock`. */
   clock?: Clock;
+  /** A name for telemetry. Default `timeout`. */
   name?: string;
 }
 
+/** Events of a timeout policy, for `on(event, listener)`. */
 export interface TimeoutEvents extends PolicyEvents {
   /** The deadline passed; the call's signal has been aborted. */
   timeout: { readonly timeout: number; readonly attempt: number };
@@ -54,7 +59,8 @@ class TimedContext extends ExecutionContext implements DeadlineEntry {
   }
 }
 
-const OPTIONS = ['ms', 'strategy', 'clock', 'name'] as const;
+/** The option names `timeout()` accepts (unknown keys are rejected). */
+export const TIMEOUT_OPTIONS = ['ms', 'strategy', 'clock', 'name'] as const;
 
 /** Bounds a call's duration. Create it with `timeout()`. */
 export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
@@ -68,7 +74,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
     const opts: TimeoutOptions = typeof options === 'number' ? { ms: options } : options;
     checkObject(p, 'options', opts);
     if (opts === undefined) throw new TypeError('timeout: expected ms or { ms }, got undefined');
-    checkKeys(p, opts, OPTIONS);
+    checkKeys(p, opts, TIMEOUT_OPTIONS);
     super('timeout', checkString(p, 'name', opts.name));
     this.ms = checkNumber(p, 'ms', opts.ms, { min: 0, exclusiveMin: true });
     this.strategy = checkOneOf(p, 'strategy', opts.strategy, ['cooperative', 'aggressive'], 'cooperative');
