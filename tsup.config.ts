@@ -5,8 +5,13 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    config: 'src/config/index.ts',
     decorators: 'src/integrations/decorators/index.ts',
     fetch: 'src/integrations/fetch/index.ts',
+    redis: 'src/integrations/redis/index.ts',
+    otel: 'src/integrations/otel/index.ts',
+    express: 'src/integrations/express/index.ts',
+    fastify: 'src/integrations/fastify/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -16,4 +21,5 @@ export default defineConfig({
   splitting: true,
   target: 'es2022',
   platform: 'neutral',
+  external: ['@opentelemetry/api', 'express', 'fastify', 'fastify-plugin', 'ioredis'],
 });

@@ -83,6 +83,7 @@ export {
 export {
   bulkhead,
   BulkheadPolicy,
+  BULKHEAD_OPTIONS,
   type BulkheadOptions,
   type BulkheadStats,
   type BulkheadEvents,
@@ -90,6 +91,7 @@ export {
 export {
   rateLimit,
   RateLimitPolicy,
+  RATE_LIMIT_OPTIONS,
   type RateLimitOptions,
   type RateLimitCommonOptions,
   type TokenBucketOptions,
@@ -117,3 +119,43 @@ export type {
   TimeWindowSnapshot,
 } from './breaker/snapshot.js';
 export { keyed, KeyedPolicy, KEYED_OPTIONS, type KeyedOptions, type KeyedEvents } from './keyed/keyed.js';
+export {
+  adaptiveConcurrency,
+  AdaptiveConcurrencyPolicy,
+  ADAPTIVE_CONCURRENCY_OPTIONS,
+  type AdaptiveAlgorithm,
+  type AdaptiveConcurrencyOptions,
+  type AdaptiveConcurrencyEvents,
+  type LimitChangeReason,
+} from './adaptive/adaptive-concurrency.js';
+export {
+  throttle,
+  ThrottlePolicy,
+  THROTTLE_OPTIONS,
+  type ThrottleOptions,
+  type ThrottleEvents,
+  type ThrottleStats,
+} from './throttle/throttle.js';
+export {
+  health,
+  type HealthReport,
+  type HealthEntry,
+  type HealthInput,
+  type HealthStatus,
+} from './health/health.js';
+export {
+  queueForLater,
+  QueueForLater,
+  QUEUE_FOR_LATER_OPTIONS,
+  type QueueForLaterOptions,
+  type QueueForLaterEvents,
+  type Submitted,
+} from './queue/queue-for-later.js';
+export {
+  memoryQueue,
+  MemoryQueue,
+  MEMORY_QUEUE_OPTIONS,
+  QueueFullError,
+  type DeferredQueue,
+  type MemoryQueueOptions,
+} from './queue/deferred-queue.js';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -47,6 +48,35 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = `${root}node_modules/.cache/bulwark-bench`;
 
 /**
+ * Builds the bundle in a child process: running tsup (esbuild, rollup) in the
+ * benchmark's own process would leave its heap and JIT state behind, which
+ * measurably slows even the bare-await baseline.
+ */
+function buildBundle(): void {
+  const script = `
+    const tsup = await import('tsup');
+    await (tsup.build ?? tsup.default.build)({
+      config: ${JSON.stringify(`${root}tsup.config.ts`)},
+      entry: { index: ${JSON.stringify(`${root}src/index.ts`)} },
+      format: ['esm'],
+      outDir: ${JSON.stringify(cacheDir)},
+      dts: false,
+      clean: true,
+      silent: true,
+    });`;
+  const built = spawnSync(process.execPath, ['--input-type=module', '--eval', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (built.status !== 0) {
+    throw new Error(
+      `building the bundle failed (BULWARK_FROM=src skips it):\n${built.stderr || built.error}`,
+    );
+  }
+}
+
+/**
  * Loads bulwark the way users run it: by default, the ESM bundle tsup makes
  * with the project's own `tsup.config.ts` (same target, tree-shaking and
  * chunking as `npm run build`), built fresh from `src/` into a cache folder so
@@ -66,16 +96,7 @@ export async function loadBulwark(from = process.env.BULWARK_FROM ?? 'build'): P
     return { lib, from: 'dist/index.js (as built by `npm run build`)' };
   }
   if (from !== 'build') throw new Error(`BULWARK_FROM must be build, dist or src, got ${from}`);
-  const { build } = await import('tsup');
-  await build({
-    config: `${root}tsup.config.ts`,
-    entry: { index: `${root}src/index.ts` },
-    format: ['esm'],
-    outDir: cacheDir,
-    dts: false,
-    clean: true,
-    silent: true,
-  });
+  buildBundle();
   const lib = (await import(pathToFileURL(`${cacheDir}/index.js`).href)) as Bulwark;
   return {
     lib,

@@ -1,12 +1,30 @@
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 
-/** One benchmarked call: `run()` is awaited many times in a row per sample. */
+/** The work a case runs: `async () => 1`. */
+export type Work = () => Promise<number>;
+
+let workSerial = 0;
+
+/**
+ * A new `async () => 1` with its own type feedback. Cases share no function:
+ * V8 optimizes a function from what its call sites have seen, so a `work`
+ * shared by every case would make the bare baseline depend on which policies
+ * ran before it.
+ */
+export function freshWork(): Work {
+  // A unique source text: V8 caches compiled code by source, and a cache hit
+  // would hand back a function sharing the earlier one's feedback.
+  workSerial += 1;
+  return new Function(`/* work ${workSerial} */ return async function work() { return 1; }`)() as Work;
+}
+
+/** One benchmarked call: `run(work)` is awaited many times in a row per sample. */
 export interface Case {
   /** Row label in the table; unique. */
   readonly name: string;
-  /** The call under test. */
-  readonly run: () => Promise<unknown>;
+  /** The call under test; `work` is this case's own `async () => 1`. */
+  readonly run: (work: Work) => Promise<unknown>;
   /** `reject`: every call is expected to reject, and the loop catches it. */
   readonly outcome?: 'resolve' | 'reject';
 }
@@ -58,24 +76,27 @@ function cpuNow(): number {
   return (user + system) / 1000;
 }
 
+let loopSerial = 0;
+
 /**
  * Builds the timed loop for one case. Each loop is compiled from its own
  * source text so it gets its own type feedback: closures made from one
  * function literal share feedback in V8, which would make the loop's call
  * site megamorphic and charge that to whichever case runs later.
  */
-function loopFor(c: Case, batch: number): () => Promise<void> {
+function loopFor(c: Case, work: Work, batch: number): () => Promise<void> {
+  loopSerial += 1;
   const body =
     c.outcome === 'reject'
-      ? 'for (let i = 0; i < n; i++) { try { await run(); } catch {} }'
-      : 'for (let i = 0; i < n; i++) await run();';
-  const source = `/* ${c.name.replace(/\*\//g, '')} */ return async function loop() { ${body} };`;
-  return new Function('run', 'n', source)(c.run, batch) as () => Promise<void>;
+      ? 'for (let i = 0; i < n; i++) { try { await run(work); } catch {} }'
+      : 'for (let i = 0; i < n; i++) await run(work);';
+  const source = `/* ${loopSerial}: ${c.name.replace(/\*\//g, '')} */ return async function loop() { ${body} };`;
+  return new Function('run', 'work', 'n', source)(c.run, work, batch) as () => Promise<void>;
 }
 
 /** Calls per batch so that one batch takes about `sampleMs`. */
-async function calibrate(c: Case, sampleMs: number): Promise<number> {
-  const probe = loopFor(c, 200);
+async function calibrate(c: Case, work: Work, sampleMs: number): Promise<number> {
+  const probe = loopFor(c, work, 200);
   await probe();
   const start = performance.now();
   await probe();
@@ -109,9 +130,10 @@ const forceGc = (globalThis as { gc?: () => void }).gc;
 export async function measure(cases: readonly Case[], options: MeasureOptions): Promise<Measured[]> {
   const { rounds } = options;
   const now = options.clock === 'cpu' ? cpuNow : () => performance.now();
+  const works = cases.map(() => freshWork());
   const batches: number[] = [];
-  for (const c of cases) batches.push(await calibrate(c, options.sampleMs));
-  const loops = cases.map((c, i) => loopFor(c, batches[i]!));
+  for (const [i, c] of cases.entries()) batches.push(await calibrate(c, works[i]!, options.sampleMs));
+  const loops = cases.map((c, i) => loopFor(c, works[i]!, batches[i]!));
   const perRound = cases.map(() => ({ mean: [] as number[], wall: [] as number[] }));
   const pooled = cases.map(() => [] as number[]);
 

@@ -15,6 +15,15 @@ export interface Series {
   readonly step?: boolean;
 }
 
+/** A shaded stretch of the x axis, e.g. the time an incident lasted. */
+export interface Band {
+  readonly from: number;
+  readonly to: number;
+  readonly label: string;
+  /** Fill colour (drawn translucent). Default a light red. */
+  readonly color?: string;
+}
+
 export interface LineChartOptions {
   readonly title: string;
   readonly xLabel: string;
@@ -24,6 +33,8 @@ export interface LineChartOptions {
   readonly height?: number;
   /** The y axis starts at 0 and ends at least here. */
   readonly yMax?: number;
+  /** Shaded stretches behind the lines. */
+  readonly bands?: readonly Band[];
 }
 
 const escapeXml = (text: string): string =>
@@ -63,6 +74,14 @@ export function lineChart(options: LineChartOptions): string {
     out.push(
       `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${round(sy(y))}" y2="${round(sy(y))}" stroke="#e5e7eb"/>`,
       `<text x="${margin.left - 6}" y="${round(sy(y) + 4)}" text-anchor="end" fill="#374151">${round(y)}</text>`,
+    );
+  }
+  for (const band of options.bands ?? []) {
+    const x1 = sx(Math.max(band.from, xMin));
+    const x2 = sx(Math.min(band.to, xMax));
+    out.push(
+      `<rect x="${round(x1)}" y="${margin.top}" width="${round(x2 - x1)}" height="${plotH}" fill="${band.color ?? '#fca5a5'}" fill-opacity="0.25"/>`,
+      `<text x="${round((x1 + x2) / 2)}" y="${margin.top + 14}" text-anchor="middle" fill="#7f1d1d">${escapeXml(band.label)}</text>`,
     );
   }
   const xStep = tickStep(xMax - xMin, 8);

@@ -64,13 +64,22 @@ const DEFAULT_INITIAL = 100;
 const DEFAULT_MAX = 30_000;
 const JITTERS = ['full', 'equal', 'none'] as const;
 
+/** A draw from `random`, clamped: a source that strays out of [0, 1) must not push a delay out of bounds. */
+function draw(random: () => number): number {
+  return Math.min(Math.max(random(), 0), 1);
+}
+
 function applyJitter(delay: number, jitter: Jitter, random: () => number): number {
   if (jitter === 'none') return delay;
-  // A random source that strays out of [0, 1) must not push a delay out of bounds.
-  const r = Math.min(Math.max(random(), 0), 1);
+  const r = draw(random);
   if (jitter === 'full') return delay * r;
   // min(): halving a subnormal delay rounds, and the sum could then exceed it.
   return Math.min(delay, delay / 2 + (delay / 2) * r);
+}
+
+/** The cap: never below `initial`, and by default 30 s or `initial` if larger, so a large `initial` alone is valid. */
+function checkMax(name: string, max: unknown, initial: number): number {
+  return checkNumber(name, 'max', max, { min: initial, infinite: true }, Math.max(DEFAULT_MAX, initial));
 }
 
 function jitterOptions(name: string, options: JitterOptions | undefined, defaultJitter: Jitter) {
@@ -97,30 +106,21 @@ function linear(options?: LinearBackoffOptions): Backoff {
   checkKeys(name, options, BACKOFF_OPTIONS.linear);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const step = checkNumber(name, 'step', options?.step, { min: 0 }, initial);
-  const max = checkNumber(
-    name,
-    'max',
-    options?.max,
-    { min: initial, infinite: true },
-    Math.max(DEFAULT_MAX, initial),
-  );
+  const max = checkMax(name, options?.max, initial);
   const { jitter, random } = jitterOptions(name, options, 'none');
   return { delay: (retry) => applyJitter(Math.min(initial + step * (retry - 1), max), jitter, random) };
 }
 
-/** `initial × factor^(retry−1)`, capped at `max`, with full jitter by default. */
-function exponential(options?: ExponentialBackoffOptions): Backoff {
+/**
+ * `initial × factor^(retry−1)`, capped at `max`, with full jitter by default. Exported on its own
+ * for `retry`'s default, so that importing `retry` does not keep the other backoffs in a bundle.
+ */
+export function exponential(options?: ExponentialBackoffOptions): Backoff {
   const name = 'backoff.exponential';
   checkObject(name, 'options', options);
   checkKeys(name, options, BACKOFF_OPTIONS.exponential);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
-  const max = checkNumber(
-    name,
-    'max',
-    options?.max,
-    { min: initial, infinite: true },
-    Math.max(DEFAULT_MAX, initial),
-  );
+  const max = checkMax(name, options?.max, initial);
   const factor = checkNumber(name, 'factor', options?.factor, { min: 1 }, 2);
   const { jitter, random } = jitterOptions(name, options, 'full');
   return {
@@ -140,19 +140,12 @@ function decorrelatedJitter(options?: DecorrelatedJitterOptions): Backoff {
   checkObject(name, 'options', options);
   checkKeys(name, options, BACKOFF_OPTIONS.decorrelatedJitter);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
-  const max = checkNumber(
-    name,
-    'max',
-    options?.max,
-    { min: initial, infinite: true },
-    Math.max(DEFAULT_MAX, initial),
-  );
+  const max = checkMax(name, options?.max, initial);
   const random = checkFunction<() => number>(name, 'random', options?.random) ?? Math.random;
   return {
     delay(_retry, previous) {
       const upper = Math.max(initial, Math.min(max, Math.max(previous, initial) * 3));
-      const r = Math.min(Math.max(random(), 0), 1);
-      return Math.min(max, initial + (upper - initial) * r);
+      return Math.min(max, initial + (upper - initial) * draw(random));
     },
   };
 }

@@ -69,6 +69,7 @@ export interface CircuitBreakerStats {
   readonly failureRate: number;
   /** `slowCalls / calls`, 0 with no calls. */
   readonly slowCallRate: number;
+  /** Failures in a row, reset by a success. */
   readonly consecutiveFailures: number;
   /** Half-open probes admitted and not yet given back. */
   readonly probes: number;

@@ -6,6 +6,7 @@ export type CircuitState = 'closed' | 'open' | 'halfOpen' | 'isolated';
 
 /** Contents of a count window: one character per call, oldest first. */
 export interface CountWindowSnapshot {
+  /** The kind of window. */
   readonly type: 'count';
   /** The window size it was saved from. */
   readonly size: number;
@@ -15,6 +16,7 @@ export interface CountWindowSnapshot {
 
 /** Contents of a time window: per bucket calls, failures and slow calls, oldest bucket first. */
 export interface TimeWindowSnapshot {
+  /** The kind of window. */
   readonly type: 'time';
   /** The window duration (ms) it was saved from. */
   readonly duration: number;

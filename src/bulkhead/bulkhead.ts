@@ -1,9 +1,9 @@
-import { checkClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { checkClock, type Clock } from '../core/clock.js';
 import type { ExecutionContext } from '../core/context.js';
 import { BulkheadFullError } from '../core/errors.js';
 import { PolicyBase, type PolicyEvents, type PolicyHealth } from '../core/policy.js';
 import { checkKeys, checkNumber, checkObject, checkString } from '../core/validate.js';
-import { type WaitNode, WaitList } from './wait-list.js';
+import { type AdmissionRejection, AdmissionQueue } from './admission-queue.js';
 
 /** Options of {@link bulkhead}. */
 export interface BulkheadOptions {
@@ -62,21 +62,6 @@ class Seen {
   constructor(readonly lingering: Promise<void>) {}
 }
 
-/** A call waiting for a slot; it is its own list node. */
-class Waiter implements WaitNode<Waiter> {
-  prev: Waiter | undefined = undefined;
-  next: Waiter | undefined = undefined;
-  queued = false;
-  deadline = 0;
-  removeAbortListener: () => void = noop;
-
-  constructor(
-    readonly ctx: ExecutionContext,
-    readonly resolve: (token: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-}
-
 /** Limits how many calls run at once. Create it with `bulkhead()`. */
 export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
   /** Most calls running at once. */
@@ -85,13 +70,8 @@ export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
   readonly queue: number;
   /** Longest wait in the queue, in ms (`Infinity`: no limit). */
   readonly queueTimeout: number;
-  private readonly clock: Clock;
-  private running = 0;
+  private readonly slots: AdmissionQueue;
   private rejected = 0;
-  private readonly waiting = new WaitList<Waiter>();
-  /** One timer, armed for the queue's head: all waits are equally long, so the head expires first. */
-  private timer: TimerHandle | undefined = undefined;
-  private timerAt = 0;
 
   constructor(options: number | BulkheadOptions) {
     const p = 'bulkhead';
@@ -109,12 +89,19 @@ export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
       { min: 0, exclusiveMin: true, infinite: true },
       Number.POSITIVE_INFINITY,
     );
-    this.clock = checkClock(p, opts.clock);
+    this.slots = new AdmissionQueue(checkClock(p, opts.clock), this.queue, this.queueTimeout, {
+      limit: () => this.limit,
+      admit: (ctx) => this.admit(ctx),
+      reject: (reason) => this.reject(reason),
+      queued: () => {
+        if (this.listening('queued')) this.emit('queued', { queued: this.slots.size });
+      },
+    });
   }
 
   /** Live load: calls running and queued, and the configured sizes. */
   get stats(): BulkheadStats {
-    return { running: this.running, queued: this.waiting.size, limit: this.limit, queue: this.queue };
+    return { running: this.slots.running, queued: this.slots.size, limit: this.limit, queue: this.queue };
   }
 
   /**
@@ -126,9 +113,9 @@ export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
     return {
       kind: this.kind,
       name: this.name,
-      status: this.running >= this.limit ? 'degraded' : 'ok',
-      running: this.running,
-      queued: this.waiting.size,
+      status: this.slots.running >= this.limit ? 'degraded' : 'ok',
+      running: this.slots.running,
+      queued: this.slots.size,
       limit: this.limit,
       // JSON has no Infinity: an unbounded queue is reported as null.
       queue: Number.isFinite(this.queue) ? this.queue : null,
@@ -142,11 +129,7 @@ export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
    * to see whether work inside outlived this call.
    */
   override _enter(ctx: ExecutionContext): unknown {
-    if (this.running < this.limit) {
-      this.running += 1;
-      return ctx.lingering === undefined ? undefined : new Seen(ctx.lingering);
-    }
-    return this.enqueue(ctx);
+    return this.slots.running < this.limit ? this.admit(ctx) : this.slots.enqueue(ctx);
   }
 
   override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
@@ -160,92 +143,28 @@ export class BulkheadPolicy extends PolicyBase<BulkheadEvents> {
   }
 
   private exit(ctx: ExecutionContext, token: unknown): void {
-    const lingering = ctx.lingering;
-    // An aggressive timeout or a losing hedge inside stopped waiting for work
-    // that still runs: the slot stays taken until that work has settled.
-    if (lingering === undefined || lingering === (token as Seen | undefined)?.lingering) this.release();
-    else void lingering.then(this.releaseLater);
+    this.slots.release(ctx, (token as Seen | undefined)?.lingering);
+    this.slots.drain();
   }
 
-  private readonly releaseLater = (): void => this.release();
-
-  /** Frees a slot by handing it straight to the queue's head, so no newcomer can jump the queue. */
-  private release(): void {
-    const next = this.waiting.head;
-    if (next === undefined) {
-      this.running -= 1;
-      return;
-    }
-    this.waiting.remove(next);
-    this.dequeued(next);
-    const lingering = next.ctx.lingering;
-    next.resolve(lingering === undefined ? undefined : new Seen(lingering));
+  private admit(ctx: ExecutionContext): unknown {
+    this.slots.running += 1;
+    return ctx.lingering === undefined ? undefined : new Seen(ctx.lingering);
   }
 
-  private enqueue(ctx: ExecutionContext): Promise<unknown> {
-    if (ctx.aborted) return Promise.reject(ctx.reason);
-    if (this.waiting.size >= this.queue) throw this.reject('full');
-    return new Promise((resolve, reject) => {
-      const waiter = new Waiter(ctx, resolve, reject);
-      this.waiting.push(waiter);
-      if (this.queueTimeout !== Number.POSITIVE_INFINITY) {
-        waiter.deadline = this.clock.now() + this.queueTimeout;
-        if (this.timer === undefined) this.arm(waiter.deadline);
-      }
-      waiter.removeAbortListener = ctx.onAbort((reason) => {
-        if (!this.waiting.remove(waiter)) return;
-        this.dequeued(waiter);
-        reject(reason);
-      });
-      if (this.listening('queued')) this.emit('queued', { queued: this.waiting.size });
-    });
-  }
-
-  /** Bookkeeping for a waiter that just left the queue, whichever way. */
-  private dequeued(waiter: Waiter): void {
-    waiter.removeAbortListener();
-    // No timer while nobody waits: an idle bulkhead holds no handle.
-    if (this.waiting.size === 0 && this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  private reject(reason: 'full' | 'queueTimeout'): BulkheadFullError {
+  private reject(reason: AdmissionRejection): BulkheadFullError {
+    const { running, size } = this.slots;
     this.rejected += 1;
-    if (this.listening('reject')) {
-      this.emit('reject', { reason, running: this.running, queued: this.waiting.size });
-    }
+    if (this.listening('reject')) this.emit('reject', { reason, running, queued: size });
     return reason === 'full'
       ? new BulkheadFullError(
-          `Bulkhead is full (${this.running} running, limit ${this.limit}; ${this.waiting.size} queued, queue ${this.queue}); rejected without calling`,
+          `Bulkhead is full (${running} running, limit ${this.limit}; ${size} queued, queue ${this.queue}); rejected without calling`,
         )
       : new BulkheadFullError(
           `Bulkhead queue timeout: no slot within ${this.queueTimeout} ms (limit ${this.limit}); rejected without calling`,
         );
   }
-
-  private arm(deadline: number): void {
-    this.timerAt = deadline;
-    this.timer = this.clock.setTimeout(this.expire, Math.max(0, deadline - this.clock.now()));
-  }
-
-  private readonly expire = (): void => {
-    this.timer = undefined;
-    // Timers may fire a little early on some platforms; trust the deadline we armed for.
-    const horizon = Math.max(this.clock.now(), this.timerAt);
-    let head = this.waiting.head;
-    while (head !== undefined && head.deadline <= horizon) {
-      this.waiting.remove(head);
-      this.dequeued(head);
-      head.reject(this.reject('queueTimeout'));
-      head = this.waiting.head;
-    }
-    if (head !== undefined && this.timer === undefined) this.arm(head.deadline);
-  };
 }
-
-function noop(): void {}
 
 /**
  * Limits concurrency: at most `limit` calls run at once, up to `queue` more

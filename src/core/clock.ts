@@ -13,6 +13,7 @@ export interface Clock {
    * process alive (used for timers a policy holds on its own behalf).
    */
   setTimeout(callback: () => void, ms: number, unref?: boolean): TimerHandle;
+  /** Cancels a timer from `setTimeout`; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -24,14 +25,59 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, ms, unref) {
+    if (ms > MAX_TIMER_MS) return new LongTimer(callback, Date.now() + ms, unref !== true);
     const handle = globalThis.setTimeout(callback, ms);
     if (unref === true) (handle as { unref?: () => void }).unref?.();
     return handle;
   },
   clearTimeout(handle) {
-    globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>);
+    if (handle instanceof LongTimer) handle.clear();
+    else globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
 };
+
+/**
+ * Longest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days). Node and
+ * browsers fire a longer one after 1 ms instead, so a 30-day timeout would
+ * expire at once: longer waits are chained from timers of at most this length.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A timer longer than {@link MAX_TIMER_MS}, re-armed until its due time. */
+class LongTimer {
+  private handle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly callback: () => void,
+    private readonly due: number,
+    private keepAlive: boolean,
+  ) {
+    this.arm();
+  }
+
+  private arm(): void {
+    const left = this.due - Date.now();
+    this.handle =
+      left > MAX_TIMER_MS
+        ? globalThis.setTimeout(() => this.arm(), MAX_TIMER_MS)
+        : globalThis.setTimeout(this.callback, left);
+    if (!this.keepAlive) (this.handle as { unref?: () => void }).unref?.();
+  }
+
+  ref(): void {
+    this.keepAlive = true;
+    (this.handle as { ref?: () => void } | undefined)?.ref?.();
+  }
+
+  unref(): void {
+    this.keepAlive = false;
+    (this.handle as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  clear(): void {
+    globalThis.clearTimeout(this.handle);
+  }
+}
 
 /** Validates a user-supplied clock, naming the policy in the error. */
 export function checkClock(policy: string, clock: unknown): Clock {

@@ -6,7 +6,9 @@ export type AnyListener = (name: string, event: unknown, source: EventSource) =>
 
 /** What every policy exposes for events. */
 export interface EventSource {
+  /** The strategy, e.g. `retry`, `circuitBreaker`, `pipeline`. */
   readonly kind: string;
+  /** A name for telemetry; defaults to `kind`. */
   readonly name: string;
 }
 

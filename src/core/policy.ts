@@ -14,7 +14,9 @@ export interface PolicyEvents {
 
 /** Health of one policy, JSON-ready; see `health()`. */
 export interface PolicyHealth {
+  /** The policy's strategy, e.g. `circuitBreaker`. */
   readonly kind: string;
+  /** The policy's name. */
   readonly name: string;
   /** `down`: rejecting everything; `degraded`: shedding or recovering; `ok` otherwise. */
   readonly status: 'ok' | 'degraded' | 'down';

@@ -5,7 +5,7 @@ import { isRetryable, ResilienceError } from '../core/errors.js';
 import { LayerMode, PolicyBase, type PolicyEvents, type PolicyHealth } from '../core/policy.js';
 import { checkFunction, checkKeys, checkNumber, checkObject, checkString, show } from '../core/validate.js';
 import { LatencyWindow } from './latency.js';
-import { HedgeSchedule, type ScheduleEntry } from './schedule.js';
+import { type DeadlineEntry, DeadlineQueue } from '../timeout/deadlines.js';
 
 /** A latency quantile such as `'p95'` or `'p99.9'`. */
 export type HedgeQuantile = `p${number}`;
@@ -26,7 +26,7 @@ export interface HedgeOptions {
    * seen. Default: none, so nothing is hedged on a timer until then.
    */
   fallbackDelay?: number;
-  /** With a quantile `delay`: how many recent latencies the estimate keeps. Default 1000. */
+  /** With a quantile `delay`: how many recent latencies the estimate keeps (at most 1 000 000). Default 1000. */
   sampleSize?: number;
   /**
    * With a quantile `delay`: the shortest delay the estimate may give, in ms.
@@ -95,6 +95,8 @@ export const HEDGE_OPTIONS = [
 ] as const;
 
 const QUANTILE = /^p(\d{1,2}(?:\.\d+)?)$/;
+/** Largest `sampleSize`: 16 MB of samples and scratch space. */
+const MAX_SAMPLE_SIZE = 1_000_000;
 
 /** Races extra attempts against a slow one. Create it with `hedge()`. */
 export class HedgePolicy extends PolicyBase<HedgeEvents> {
@@ -105,7 +107,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   /** @internal */
   readonly _budget: RetryBudgetContract | undefined;
   /** @internal Deadlines of the calls waiting for their next hedge: one timer for all. */
-  readonly _schedule: HedgeSchedule;
+  readonly _schedule: DeadlineQueue;
   private readonly hedgeOn: ((error: unknown) => boolean) | undefined;
   private readonly fixedDelay: number | undefined;
   private readonly latencies: LatencyWindow | undefined;
@@ -138,6 +140,10 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
     this.maxHedged = checkNumber(p, 'maxHedged', options.maxHedged, { min: 0, integer: true }, 1);
     this.minSamples = checkNumber(p, 'minSamples', options.minSamples, { min: 1, integer: true }, 20);
     const sampleSize = checkNumber(p, 'sampleSize', options.sampleSize, { min: 1, integer: true }, 1000);
+    // Two Float64Arrays of this length are allocated up front: cap it, as the breaker caps its window.
+    if (sampleSize > MAX_SAMPLE_SIZE) {
+      throw new RangeError(`hedge: sampleSize must be at most ${MAX_SAMPLE_SIZE}, got ${sampleSize}`);
+    }
     if (sampleSize < this.minSamples) {
       throw new RangeError(
         `hedge: sampleSize must be an integer ≥ minSamples (${this.minSamples}), got ${sampleSize}`,
@@ -156,7 +162,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
     this.hedgeOn = checkFunction(p, 'hedgeOn', options.hedgeOn);
     this._budget = checkBudget(p, options.budget);
     this._clock = checkClock(p, options.clock);
-    this._schedule = new HedgeSchedule(this._clock);
+    this._schedule = new DeadlineQueue(this._clock);
   }
 
   /**
@@ -233,10 +239,10 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
 }
 
 /** One call under a hedge: its attempts, its place in the schedule and its outcome. */
-class HedgedCall implements ScheduleEntry {
+class HedgedCall implements DeadlineEntry {
   deadline = 0;
-  prev: ScheduleEntry | undefined = undefined;
-  next: ScheduleEntry | undefined = undefined;
+  prev: DeadlineEntry | undefined = undefined;
+  next: DeadlineEntry | undefined = undefined;
   queued = false;
   private readonly total: number;
   /** Scope of each attempt still running (undefined once settled), by attempt index. */

@@ -91,7 +91,9 @@ export class KeyedPolicy<
   K = unknown,
   Pol extends PolicyBase<any> = PolicyBase<any>,
 > extends PolicyBase<KeyedEvents> {
+  /** The most keys kept at once; the least recently used idle key is evicted past it. */
   readonly maxKeys: number;
+  /** Ms after which a key with no call in flight and no use is evicted. */
   readonly idleTtl: number;
   private readonly factory: (key: K) => Pol;
   private readonly clock: Clock;

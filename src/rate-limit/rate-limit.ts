@@ -52,7 +52,7 @@ export interface TokenBucketOptions extends RateLimitCommonOptions {
 export interface SlidingWindowOptions extends RateLimitCommonOptions {
   /** Selects the sliding window. */
   type: 'slidingWindow';
-  /** Most permits in any window (an integer ≥ 1). */
+  /** Most permits in any window (an integer from 1 to 1 000 000). */
   limit: number;
   /** The window's length, in ms. */
   window: number;
@@ -89,6 +89,9 @@ export const RATE_LIMIT_OPTIONS = {
   tokenBucket: [...COMMON, 'rate', 'per', 'burst'],
   slidingWindow: [...COMMON, 'limit', 'window'],
 } as const;
+
+/** Largest sliding-window `limit`: 8 MB of timestamps. */
+const MAX_WINDOW_LIMIT = 1_000_000;
 
 /** A call waiting for its permit; it is its own list node. */
 class Waiter implements WaitNode<Waiter> {
@@ -141,6 +144,12 @@ export class RateLimitPolicy extends PolicyBase<RateLimitEvents> {
       this.limiter = new TokenBucket(rate, per, burst);
     } else {
       const limit = checkNumber(p, 'limit', options.limit, { min: 1, integer: true });
+      // The window keeps one timestamp per permit, allocated up front: cap it.
+      if (limit > MAX_WINDOW_LIMIT) {
+        throw new RangeError(
+          `rateLimit: limit must be at most ${MAX_WINDOW_LIMIT} (one timestamp is kept per permit), got ${limit}`,
+        );
+      }
       const window = checkNumber(p, 'window', options.window, { min: 0, exclusiveMin: true });
       this.limiter = new SlidingWindow(limit, window);
     }

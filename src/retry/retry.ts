@@ -1,4 +1,4 @@
-import { type Backoff, backoff as backoffs, toBackoff } from '../backoff/backoff.js';
+import { type Backoff, exponential, toBackoff } from '../backoff/backoff.js';
 import { checkBudget, type RetryBudgetContract, recordFirstAttempt } from '../core/budget.js';
 import { checkClock, type Clock } from '../core/clock.js';
 import type { ExecutionContext } from '../core/context.js';
@@ -77,6 +77,7 @@ export const RETRY_OPTIONS = [
 
 /** Re-runs failed calls with backoff. Create it with `retry()`. */
 export class RetryPolicy extends PolicyBase<RetryEvents> {
+  /** Attempts per call, the first included. */
   readonly maxAttempts: number;
   private readonly backoff: Backoff;
   private readonly retryOn: ((error: unknown, attempt: number) => boolean) | undefined;
@@ -94,7 +95,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     super('retry', checkString(p, 'name', options.name));
     this._mode = LayerMode.Wrapper;
     this.maxAttempts = checkNumber(p, 'maxAttempts', options.maxAttempts, { min: 1, integer: true }, 3);
-    this.backoff = toBackoff(p, 'backoff', options.backoff) ?? backoffs.exponential();
+    this.backoff = toBackoff(p, 'backoff', options.backoff) ?? exponential();
     this.retryOn = checkFunction(p, 'retryOn', options.retryOn);
     this.retryOnResult = checkFunction(p, 'retryOnResult', options.retryOnResult);
     this.maxDuration =

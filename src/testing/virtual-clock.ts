@@ -51,6 +51,7 @@ export class VirtualClock implements Clock {
     return timer.id;
   }
 
+  /** Cancels a pending timer; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void {
     const index = this.timers.findIndex((t) => t.id === handle);
     if (index >= 0) this.timers.splice(index, 1);

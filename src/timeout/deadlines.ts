@@ -10,11 +10,12 @@ export interface DeadlineEntry {
 }
 
 /**
- * Deadlines of one timeout policy. All share the same duration, so they
- * expire in the order they were added: a FIFO list with one timer armed for
- * the head replaces a timer per call. Adding and removing are O(1). The timer
- * keeps the process alive only while a call is waiting on it, and disarms
- * itself when it fires on an empty list.
+ * The deadlines of one policy, earliest first, with one timer armed for the
+ * head: no timer per call. A timeout's deadlines all have the same length, so
+ * they arrive in order and adding is O(1) at the tail; a hedge whose quantile
+ * delay shrank walks back past the few later ones. Removing is O(1). The timer
+ * keeps the process alive only while an entry waits on it, and disarms itself
+ * when it fires on an empty list.
  */
 export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
@@ -30,15 +31,24 @@ export class DeadlineQueue {
   }
 
   add(entry: DeadlineEntry): void {
+    const wasEmpty = this.head === undefined;
+    let before = this.tail;
+    while (before !== undefined && before.deadline > entry.deadline) before = before.prev;
     entry.queued = true;
-    entry.next = undefined;
-    entry.prev = this.tail;
-    const wasEmpty = this.tail === undefined;
-    if (this.tail === undefined) this.head = entry;
-    else this.tail.next = entry;
-    this.tail = entry;
-    if (this.timer === undefined) this.arm(entry.deadline);
-    else if (wasEmpty) setTimerKeepAlive(this.timer, true);
+    entry.prev = before;
+    entry.next = before === undefined ? this.head : before.next;
+    if (before === undefined) this.head = entry;
+    else before.next = entry;
+    if (entry.next === undefined) this.tail = entry;
+    else entry.next.prev = entry;
+    if (this.timer === undefined) {
+      this.arm(entry.deadline);
+    } else if (entry.deadline < this.timerAt) {
+      this.clock.clearTimeout(this.timer);
+      this.arm(entry.deadline);
+    } else if (wasEmpty) {
+      setTimerKeepAlive(this.timer, true);
+    }
   }
 
   remove(entry: DeadlineEntry): void {
@@ -49,23 +59,21 @@ export class DeadlineQueue {
     if (entry.next === undefined) this.tail = entry.prev;
     else entry.next.prev = entry.prev;
     entry.prev = entry.next = undefined;
-    // An idle policy must not hold the process open.
+    // An idle policy must not hold the process open. The timer is left armed:
+    // when it fires on an empty list it simply stops. Clearing and re-arming
+    // on every settle would cost more than it saves.
     if (this.head === undefined && this.timer !== undefined) setTimerKeepAlive(this.timer, false);
-    // The timer is left armed: when it fires on an empty list it simply stops.
-    // Clearing and re-arming on every settle would cost more than it saves.
   }
 
   private arm(deadline: number): void {
-    const delay = Math.max(0, deadline - this.clock.now());
     this.timerAt = deadline;
-    this.timer = this.clock.setTimeout(this.fire, delay);
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
-    const now = this.clock.now();
     // Timers may fire a little early on some platforms; compare with the deadline itself.
-    const horizon = Math.max(now, this.timerAt);
+    const horizon = Math.max(this.clock.now(), this.timerAt);
     while (this.head !== undefined && this.head.deadline <= horizon) {
       const entry = this.head;
       this.remove(entry);

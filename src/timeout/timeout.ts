@@ -64,7 +64,9 @@ export const TIMEOUT_OPTIONS = ['ms', 'strategy', 'clock', 'name'] as const;
 
 /** Bounds a call's duration. Create it with `timeout()`. */
 export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
+  /** The time limit of one call, in ms. */
   readonly ms: number;
+  /** `cooperative` waits for the work to honour the signal; `aggressive` rejects at once. */
   readonly strategy: TimeoutStrategy;
   private readonly clock: Clock;
   private readonly deadlines: DeadlineQueue;

@@ -433,6 +433,19 @@ describe('circuitBreaker: half-open', () => {
     return { breaker, clock };
   }
 
+  /** Opened by the failure rate (1 failure of 1), now half-open with 4 probes running. */
+  async function fourProbesAtHalfFailureRate() {
+    const { breaker } = await openBreaker({
+      failureRate: 0.5,
+      minimumCalls: 1,
+      halfOpenCalls: 4,
+      window: { type: 'count', size: 10 },
+    });
+    const probes = [deferred(), deferred(), deferred(), deferred()];
+    const runs = probes.map((p) => breaker.execute(() => p.promise).catch(() => {}));
+    return { breaker, probes, runs };
+  }
+
   it('state reads halfOpen once openFor has passed, with no call needed', async () => {
     const clock = new VirtualClock();
     const breaker = circuitBreaker({ consecutiveFailures: 1, openFor: 100, clock });
@@ -461,15 +474,7 @@ describe('circuitBreaker: half-open', () => {
   });
 
   it('probes decide by the failure rate over them: reopens as soon as the rate is reached', async () => {
-    const { breaker } = await openBreaker({
-      failureRate: 0.5,
-      minimumCalls: 1,
-      halfOpenCalls: 4,
-      window: { type: 'count', size: 10 },
-    });
-    // Opened by the failure rate (1 of 1); now half-open with 4 probes.
-    const probes = [deferred(), deferred(), deferred(), deferred()];
-    const runs = probes.map((p) => breaker.execute(() => p.promise).catch(() => {}));
+    const { breaker, probes, runs } = await fourProbesAtHalfFailureRate();
     probes[0]!.reject(new Error('a'));
     await runs[0];
     expect(breaker.state).toBe('halfOpen');
@@ -484,14 +489,7 @@ describe('circuitBreaker: half-open', () => {
   });
 
   it('probes decide by the failure rate: closes as soon as the rate can no longer be reached', async () => {
-    const { breaker } = await openBreaker({
-      failureRate: 0.5,
-      minimumCalls: 1,
-      halfOpenCalls: 4,
-      window: { type: 'count', size: 10 },
-    });
-    const probes = [deferred(), deferred(), deferred(), deferred()];
-    const runs = probes.map((p) => breaker.execute(() => p.promise).catch(() => {}));
+    const { breaker, probes, runs } = await fourProbesAtHalfFailureRate();
     probes[0]!.reject(new Error('a'));
     probes[1]!.resolve('ok');
     probes[2]!.resolve('ok');

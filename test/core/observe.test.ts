@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Emitter, setListenerErrorHandler } from '../../src/core/events.js';
 import { observeTree } from '../../src/core/observe.js';
 import {
   circuitBreaker,
@@ -168,5 +169,93 @@ describe('pipeline.onEvent (the logging hook)', () => {
     expect(winstonLines).toEqual([
       { level: 'warn', message: 'checkout: retry retry', pipeline: 'checkout', event: 'retry' },
     ]);
+  });
+});
+
+describe('onAny({ outcomes: false })', () => {
+  it('hears every event but success and failure, and leaves those unbuilt', async () => {
+    const emit = vi.spyOn(Emitter.prototype as unknown as { emit: (event: string) => void }, 'emit');
+    try {
+      const clock = new VirtualClock();
+      const r = retry({ maxAttempts: 2, backoff: 0, clock });
+      const quiet: string[] = [];
+      const off = r.onAny((event) => quiet.push(event), { outcomes: false });
+      await r.execute(() => 'ok');
+      // Nobody wants outcomes: the success event was never even built.
+      expect(emit).not.toHaveBeenCalled();
+      let n = 0;
+      const call = r.execute(() => (n++ === 0 ? Promise.reject(new Error('once')) : 'ok'));
+      await clock.runAll();
+      await call;
+      expect(quiet).toEqual(['retry']);
+      // A full listener alongside still gets outcomes; the quiet one still does not.
+      const loud: string[] = [];
+      const offLoud = r.onAny((event) => loud.push(event));
+      await r.execute(() => 'ok');
+      expect(loud).toEqual(['success']);
+      expect(quiet).toEqual(['retry']);
+      off();
+      off();
+      offLoud();
+      n = 0;
+      const again = r.execute(() => (n++ === 0 ? Promise.reject(new Error('once')) : 'ok'));
+      await clock.runAll();
+      await again;
+      expect(quiet).toEqual(['retry']);
+    } finally {
+      emit.mockRestore();
+    }
+  });
+
+  it('a quiet listener that throws never breaks the call; the error is reported', async () => {
+    const reported: unknown[] = [];
+    const previous = setListenerErrorHandler((e) => reported.push(e));
+    try {
+      const clock = new VirtualClock();
+      const r = retry({ maxAttempts: 2, backoff: 0, clock });
+      const bad = new Error('bad listener');
+      r.onAny(
+        () => {
+          throw bad;
+        },
+        { outcomes: false },
+      );
+      let n = 0;
+      const call = r.execute(() => (n++ === 0 ? Promise.reject(new Error('once')) : 'ok'));
+      await clock.runAll();
+      await expect(call).resolves.toBe('ok');
+      expect(reported).toEqual([bad]);
+    } finally {
+      setListenerErrorHandler(previous);
+    }
+  });
+
+  it('a quiet subscription on a pipeline builds no outcome event for its calls', async () => {
+    const emit = vi.spyOn(Emitter.prototype as unknown as { emit: (event: string) => void }, 'emit');
+    try {
+      const p = pipeline(retry({ maxAttempts: 1 }));
+      observeTree(p, () => {}, { includeRoot: true, outcomes: false });
+      await p.execute(() => 'v');
+      await expect(p.execute(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
+      // Only what the retry did (gave up) is built; no success or failure, by the retry or the pipeline.
+      expect(emit.mock.calls.map((c) => c[0])).toEqual(['giveUp']);
+    } finally {
+      emit.mockRestore();
+    }
+  });
+
+  it('observeTree passes it on, and still accepts a bare includeRoot boolean', async () => {
+    const t = timeout({ ms: 1_000, name: 't' });
+    const p = pipeline({ name: 'p' }, t);
+    const quiet: string[] = [];
+    const all: string[] = [];
+    observeTree(p, (event, _d, source) => quiet.push(`${source.name}.${event}`), {
+      includeRoot: true,
+      outcomes: false,
+    });
+    observeTree(p, (event, _d, source) => all.push(`${source.name}.${event}`), true);
+    await p.execute(() => 'v');
+    expect(quiet).toEqual([]);
+    expect(all).toEqual(['t.success', 'p.success']);
   });
 });

@@ -34,6 +34,21 @@ interface Seen {
   settled: boolean;
 }
 
+/** An outer layer that records `ctx.lingering` as a slot holder (bulkhead) sees it when the call exits. */
+function lingeringProbe() {
+  const lingering: (Promise<void> | undefined)[] = [];
+  class Probe extends PolicyBase {
+    constructor() {
+      super('probe', undefined);
+    }
+    override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
+      lingering.push(ctx.lingering);
+      return super._success(ctx, token, value);
+    }
+  }
+  return { probe: new Probe(), lingering };
+}
+
 /** Work whose n-th call follows script[n] (the last step repeats), on the virtual clock. */
 function scripted(clock: VirtualClock, script: Step[]) {
   const seen: Seen[] = [];
@@ -205,17 +220,8 @@ describe('hedge', () => {
 
   it('records losers with ctx.linger so a slot holder outside waits until they really settle', async () => {
     const clock = new VirtualClock();
-    const lingering: (Promise<void> | undefined)[] = [];
-    class Probe extends PolicyBase {
-      constructor() {
-        super('probe', undefined);
-      }
-      override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
-        lingering.push(ctx.lingering);
-        return super._success(ctx, token, value);
-      }
-    }
-    const policy = pipeline(new Probe(), hedge({ delay: 100, clock }));
+    const { probe, lingering } = lingeringProbe();
+    const policy = pipeline(probe, hedge({ delay: 100, clock }));
     const { fn, seen } = scripted(clock, [
       { ms: 1_000, value: 'slow', ignoreAbort: true },
       { ms: 10, value: 'fast' },
@@ -235,18 +241,9 @@ describe('hedge', () => {
 
   it('passes on work an inner aggressive timeout let go of, so slots outside stay held', async () => {
     const clock = new VirtualClock();
-    const lingering: (Promise<void> | undefined)[] = [];
-    class Probe extends PolicyBase {
-      constructor() {
-        super('probe', undefined);
-      }
-      override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
-        lingering.push(ctx.lingering);
-        return super._success(ctx, token, value);
-      }
-    }
+    const { probe, lingering } = lingeringProbe();
     const policy = pipeline(
-      new Probe(),
+      probe,
       hedge({ delay: 1_000, clock }),
       timeout({ ms: 50, strategy: 'aggressive', clock }),
     );

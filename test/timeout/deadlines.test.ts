@@ -111,19 +111,54 @@ describe('the shared deadline queue', () => {
     expect(expired).toEqual(Array.from({ length: 10 }, (_, i) => [i, i * 7 + 100]));
     expect(clock.virtual.pending).toBe(0);
   });
+});
 
-  it('calls removed before their deadline never expire, wherever they sit in the queue', async () => {
+/** A bare entry; `expire` says what happens when its deadline passes. */
+function entry(deadline: number, expire: () => void = () => {}): DeadlineEntry {
+  return { deadline, prev: undefined, next: undefined, queued: false, expire };
+}
+
+/** An entry that records its name and the time it expired at. */
+function at(clock: Clock, fired: string[], deadline: number, name = String(deadline)): DeadlineEntry {
+  return entry(deadline, () => fired.push(`${name}@${clock.now()}`));
+}
+
+describe('DeadlineQueue', () => {
+  it('expires entries at their deadlines, in deadline order, with one timer', async () => {
+    const clock = new VirtualClock();
+    const queue = new DeadlineQueue(clock);
+    const fired: string[] = [];
+    queue.add(at(clock, fired, 100));
+    queue.add(at(clock, fired, 200));
+    queue.add(at(clock, fired, 200, '200b'));
+    expect(clock.pending).toBe(1);
+    await clock.advance(300);
+    expect(fired).toEqual(['100@100', '200@200', '200b@200']);
+  });
+
+  it('an earlier deadline added later (a hedge whose quantile delay shrank) re-arms the timer', async () => {
+    const clock = new VirtualClock();
+    const queue = new DeadlineQueue(clock);
+    const fired: string[] = [];
+    queue.add(at(clock, fired, 500));
+    queue.add(at(clock, fired, 300));
+    queue.add(at(clock, fired, 50));
+    queue.add(at(clock, fired, 400));
+    expect(clock.pending).toBe(1);
+    await clock.advance(1_000);
+    expect(fired).toEqual(['50@50', '300@300', '400@400', '500@500']);
+  });
+
+  it('entries removed before their deadline never expire, wherever they sit in the queue', async () => {
     const clock = new VirtualClock();
     const queue = new DeadlineQueue(clock);
     const expired: string[] = [];
-    const entry = (name: string, deadline: number): DeadlineEntry => ({
-      deadline,
-      prev: undefined,
-      next: undefined,
-      queued: false,
-      expire: () => expired.push(name),
-    });
-    const [a, b, c, d] = [entry('a', 10), entry('b', 20), entry('c', 30), entry('d', 40)];
+    const [a, b, c, d] = [
+      at(clock, expired, 10),
+      at(clock, expired, 20),
+      at(clock, expired, 30),
+      at(clock, expired, 40),
+    ];
     expect(queue.empty).toBe(true);
     for (const e of [a, b, c, d]) queue.add(e);
     expect(queue.empty).toBe(false);
@@ -133,8 +168,26 @@ describe('the shared deadline queue', () => {
     queue.remove(d); // twice: no-op
     expect(d.queued).toBe(false);
     await clock.runAll();
-    expect(expired).toEqual(['c']);
+    // c still expires at its own deadline after the head it was armed for left.
+    expect(expired).toEqual(['30@30']);
     expect(queue.empty).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('an entry may re-add itself when it expires (the next hedge of the same call)', async () => {
+    const clock = new VirtualClock();
+    const queue = new DeadlineQueue(clock);
+    const fired: number[] = [];
+    const e = entry(100, () => {
+      fired.push(clock.now());
+      if (fired.length < 3) {
+        e.deadline = clock.now() + 100;
+        queue.add(e);
+      }
+    });
+    queue.add(e);
+    await clock.advance(1_000);
+    expect(fired).toEqual([100, 200, 300]);
   });
 
   it('expires everything due by the time its timer was set for, even if the timer fires early', () => {
@@ -150,16 +203,7 @@ describe('the shared deadline queue', () => {
     };
     const queue = new DeadlineQueue(early);
     const expired: number[] = [];
-    const entry = (deadline: number): DeadlineEntry => ({
-      deadline,
-      prev: undefined,
-      next: undefined,
-      queued: false,
-      expire: () => expired.push(deadline),
-    });
-    queue.add(entry(100));
-    queue.add(entry(100));
-    queue.add(entry(150));
+    for (const deadline of [100, 100, 150]) queue.add(entry(deadline, () => expired.push(deadline)));
     time = 99; // fires 1 ms early
     pending!();
     expect(expired).toEqual([100, 100]);
@@ -167,5 +211,18 @@ describe('the shared deadline queue', () => {
     time = 150;
     pending!();
     expect(expired).toEqual([100, 100, 150]);
+  });
+
+  it('unrefs its timer when the last entry leaves, and refs it again when one arrives', () => {
+    const calls: string[] = [];
+    const handle = { ref: () => calls.push('ref'), unref: () => calls.push('unref') };
+    const clock: Clock = { now: () => 0, setTimeout: () => handle, clearTimeout: () => {} };
+    const queue = new DeadlineQueue(clock);
+    const a = entry(100);
+    queue.add(a);
+    queue.remove(a);
+    expect(calls).toEqual(['unref']);
+    queue.add(entry(150));
+    expect(calls).toEqual(['unref', 'ref']);
   });
 });

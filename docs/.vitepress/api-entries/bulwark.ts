@@ -1,0 +1,6 @@
+/**
+ * The strategies, `pipeline`, the errors and `health`: everything but the integrations.
+ *
+ * @module bulwark
+ */
+export * from '../../../src/index.js';

@@ -1,0 +1,71 @@
+/**
+ * Requests and accepts over a sliding time window, in fixed buckets that are
+ * cleared lazily when time moves on: no timer, O(1) per call, O(buckets) at
+ * most when time jumps past several buckets.
+ * @internal
+ */
+export class AcceptWindow {
+  /** Requests seen in the buckets still in the window. */
+  requests = 0;
+  /** Accepts seen in the buckets still in the window. */
+  accepts = 0;
+  private readonly bucketMs: number;
+  private readonly requestCounts: Float64Array;
+  private readonly acceptCounts: Float64Array;
+  /** Which bucket number (time / bucketMs) each slot holds now. */
+  private readonly epochs: Float64Array;
+  private current = Number.NEGATIVE_INFINITY;
+
+  constructor(window: number, buckets: number) {
+    this.bucketMs = window / buckets;
+    this.requestCounts = new Float64Array(buckets);
+    this.acceptCounts = new Float64Array(buckets);
+    this.epochs = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Drops the buckets that fell out of the window at `now`. */
+  advance(now: number): void {
+    const epoch = Math.floor(now / this.bucketMs);
+    // A clock that steps back keeps counting into the newest bucket.
+    if (epoch <= this.current) return;
+    const n = this.epochs.length;
+    const from = epoch - this.current > n ? epoch - n + 1 : this.current + 1;
+    for (let e = from; e <= epoch; e++) {
+      const slot = mod(e, n);
+      this.requests -= this.requestCounts[slot]!;
+      this.accepts -= this.acceptCounts[slot]!;
+      this.requestCounts[slot] = 0;
+      this.acceptCounts[slot] = 0;
+      this.epochs[slot] = e;
+    }
+    this.current = epoch;
+  }
+
+  /** Counts a request in the current bucket. */
+  request(): void {
+    const slot = mod(this.current, this.epochs.length);
+    this.requestCounts[slot]! += 1;
+    this.requests += 1;
+  }
+
+  /** Counts an accept in the current bucket (advance first). */
+  accept(): void {
+    const slot = mod(this.current, this.epochs.length);
+    this.acceptCounts[slot]! += 1;
+    this.accepts += 1;
+  }
+
+  /** Takes back a request counted at `at`, if its bucket is still in the window. */
+  unrequest(at: number): void {
+    const epoch = Math.floor(at / this.bucketMs);
+    const slot = mod(epoch, this.epochs.length);
+    if (this.epochs[slot] !== epoch || this.requestCounts[slot]! <= 0) return;
+    this.requestCounts[slot]! -= 1;
+    this.requests -= 1;
+  }
+}
+
+function mod(a: number, n: number): number {
+  const r = a % n;
+  return r < 0 ? r + n : r;
+}

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setTimerKeepAlive } from '../../src/core/clock.js';
+import { bulkhead, hedge, retry, systemClock, TimeoutError, timeout } from '../../src/index.js';
+
+// setTimeout fires a delay over 2^31 − 1 ms (24.8 days) after 1 ms, in Node
+// and in browsers (and vitest's fake timers copy that). Found by fuzzing the
+// options: `timeout(2 ** 31)` timed out at once.
+const LONG = 2 ** 31 + 5_000;
+const DAY = 86_400_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function honours({ signal }: { signal: AbortSignal }): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+}
+
+describe('timers longer than 2^31 − 1 ms on the system clock', () => {
+  it('systemClock fires a long timer at its due time, not after 1 ms', () => {
+    vi.useFakeTimers({ now: 0 });
+    const fired = vi.fn();
+    systemClock.setTimeout(fired, LONG);
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(LONG - (2 ** 31 - 1) - 1);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it('a cleared long timer never fires, even after it was re-armed', () => {
+    vi.useFakeTimers({ now: 0 });
+    const fired = vi.fn();
+    const handle = systemClock.setTimeout(fired, 3 * 2 ** 31);
+    vi.advanceTimersByTime(2 ** 31);
+    systemClock.clearTimeout(handle);
+    vi.advanceTimersByTime(4 * 2 ** 31);
+    expect(fired).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an unref long timer keeps the process alive only while ref’d, across re-arming', () => {
+    const handle = systemClock.setTimeout(() => {}, LONG, true);
+    const active = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = active();
+    setTimerKeepAlive(handle, true);
+    expect(active()).toBe(before + 1);
+    setTimerKeepAlive(handle, false);
+    expect(active()).toBe(before);
+    systemClock.clearTimeout(handle);
+  });
+
+  it('timeout(2^31 + 5 s) does not time out after 1 ms, and does at its deadline', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const call = timeout(LONG)
+      .execute(honours)
+      .catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(DAY);
+    await vi.advanceTimersByTimeAsync(LONG - DAY - 1);
+    let settled = false;
+    void call.then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await call).toBeInstanceOf(TimeoutError);
+  });
+
+  it('a bulkhead queueTimeout over 2^31 ms does not reject queued calls after 1 ms', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const policy = bulkhead({ limit: 1, queue: 1, queueTimeout: LONG });
+    let release!: () => void;
+    const first = policy.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    const second = policy.execute(() => 'second').catch((error: Error) => error.message);
+    await vi.advanceTimersByTimeAsync(DAY);
+    release();
+    await first;
+    expect(await second).toBe('second');
+  });
+
+  it('a hedge delay and a retry backoff over 2^31 ms wait that long', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let attempts = 0;
+    const hedged = hedge({ delay: LONG }).execute(() => {
+      attempts++;
+      return new Promise(() => {});
+    });
+    void hedged;
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(attempts).toBe(1);
+
+    let tries = 0;
+    const retried = retry({ maxAttempts: 2, backoff: LONG })
+      .execute(() => {
+        tries++;
+        throw new Error('down');
+      })
+      .catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(tries).toBe(1);
+    await vi.advanceTimersByTimeAsync(LONG);
+    await retried;
+    expect(tries).toBe(2);
+  });
+});

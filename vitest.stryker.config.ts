@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+// The tests Stryker runs against each mutant (see stryker.config.mjs): the
+// in-process tests of the core and the strategies. Left out: tests that only
+// exercise code in a child process (the mutant is not active there), real
+// servers and Redis, and the docs and packaging checks.
+//
+// MUTATION_TESTS narrows the set to some test folders (comma-separated), so
+// a run over one source folder loads only the tests that matter for it:
+//   MUTATION_TESTS=core,reliability npm run mutation -- --mutate 'src/core/**/*.ts'
+const ALL = [
+  'core',
+  'retry',
+  'backoff',
+  'timeout',
+  'fallback',
+  'breaker',
+  'bulkhead',
+  'rate-limit',
+  'hedge',
+  'budget',
+  'chaos',
+  'adaptive',
+  'throttle',
+  'keyed',
+  'testing',
+  'health',
+  'reliability',
+];
+const folders = process.env.MUTATION_TESTS?.split(',').map((f) => f.trim()) ?? ALL;
+const unknown = folders.filter((f) => !ALL.includes(f));
+if (unknown.length > 0) throw new Error(`MUTATION_TESTS: unknown test folders ${unknown.join(', ')}`);
+
+export default defineConfig({
+  test: {
+    include: folders.map((folder) => `test/${folder}/**/*.test.ts`),
+    exclude: ['test/keyed/memory.test.ts', 'test/reliability/soak.test.ts', '**/node_modules/**'],
+    // One module graph for all test files: loading src/ once instead of per
+    // file makes each mutant run several times faster. Mutants are switched
+    // at run time, so sharing the modules is safe.
+    isolate: false,
+    setupFiles: ['test/reliability/fixed-seed.ts'],
+    testTimeout: 30_000,
+  },
+});
