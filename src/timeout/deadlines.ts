@@ -14,8 +14,14 @@ export interface DeadlineEntry {
  * head: no timer per call. A timeout's deadlines all have the same length, so
  * they arrive in order and adding is O(1) at the tail; a hedge whose quantile
  * delay shrank walks back past the few later ones. Removing is O(1). The timer
- * keeps the process alive only while an entry waits on it, and disarms itself
- * when it fires on an empty list.
+ * keeps the process alive while an entry waits on it, and disarms itself when
+ * it fires on an empty list.
+ *
+ * Letting go of the process when the list empties is deferred to the next
+ * turn of the event loop: calls made one after another would otherwise unref
+ * and ref the timer on every call, and each of those is a call into the
+ * runtime costing more than the rest of a timeout's step. An idle process
+ * still exits at once: the deferred check is itself an unref'd timer.
  */
 export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
@@ -23,6 +29,10 @@ export class DeadlineQueue {
   private timer: TimerHandle | undefined;
   /** When the armed timer fires (to know whether it is early enough). */
   private timerAt = 0;
+  /** Whether the armed timer currently keeps the process alive. */
+  private keepingAlive = false;
+  /** A pending check, on the next turn, that lets go of the process if still idle. */
+  private idleCheck: TimerHandle | undefined;
 
   constructor(private readonly clock: Clock) {}
 
@@ -31,7 +41,6 @@ export class DeadlineQueue {
   }
 
   add(entry: DeadlineEntry): void {
-    const wasEmpty = this.head === undefined;
     let before = this.tail;
     while (before !== undefined && before.deadline > entry.deadline) before = before.prev;
     entry.queued = true;
@@ -46,8 +55,9 @@ export class DeadlineQueue {
     } else if (entry.deadline < this.timerAt) {
       this.clock.clearTimeout(this.timer);
       this.arm(entry.deadline);
-    } else if (wasEmpty) {
+    } else if (!this.keepingAlive) {
       setTimerKeepAlive(this.timer, true);
+      this.keepingAlive = true;
     }
   }
 
@@ -59,19 +69,30 @@ export class DeadlineQueue {
     if (entry.next === undefined) this.tail = entry.prev;
     else entry.next.prev = entry.prev;
     entry.prev = entry.next = undefined;
-    // An idle policy must not hold the process open. The timer is left armed:
-    // when it fires on an empty list it simply stops. Clearing and re-arming
-    // on every settle would cost more than it saves.
-    if (this.head === undefined && this.timer !== undefined) setTimerKeepAlive(this.timer, false);
+    // The timer is left armed: when it fires on an empty list it simply stops.
+    // Clearing and re-arming on every settle would cost more than it saves.
+    if (this.head === undefined && this.keepingAlive && this.idleCheck === undefined) {
+      this.idleCheck = this.clock.setTimeout(this.letGoIfIdle, 0, true);
+    }
   }
+
+  private readonly letGoIfIdle = (): void => {
+    this.idleCheck = undefined;
+    if (this.head === undefined && this.timer !== undefined && this.keepingAlive) {
+      setTimerKeepAlive(this.timer, false);
+      this.keepingAlive = false;
+    }
+  };
 
   private arm(deadline: number): void {
     this.timerAt = deadline;
     this.timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
+    this.keepingAlive = true;
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
+    this.keepingAlive = false;
     // Timers may fire a little early on some platforms; compare with the deadline itself.
     const horizon = Math.max(this.clock.now(), this.timerAt);
     while (this.head !== undefined && this.head.deadline <= horizon) {

@@ -16,12 +16,15 @@ interface Handle {
 class CountingClock implements Clock {
   readonly virtual = new VirtualClock();
   started = 0;
+  /** Deadline timers only: the zero-delay idle checks are counted apart. */
+  deadlineTimers = 0;
   readonly handles: Handle[] = [];
   now(): number {
     return this.virtual.now();
   }
   setTimeout(callback: () => void, ms: number): Handle {
     this.started++;
+    if (ms > 0) this.deadlineTimers++;
     const handle: Handle = {
       id: this.virtual.setTimeout(callback, ms),
       keepsAlive: true,
@@ -50,10 +53,12 @@ describe('the shared deadline queue', () => {
     const policy = timeout({ ms: 1_000, clock });
     const calls = Array.from({ length: 100 }, (_, i) => policy.execute(() => i));
     expect(await Promise.all(calls)).toHaveLength(100);
-    expect(clock.started).toBe(1);
-    // More calls while that timer is still armed start no new timer either.
+    expect(clock.deadlineTimers).toBe(1);
+    // More calls while that timer is still armed start no new timer either,
+    // and the idle check (one per turn of the event loop) is not repeated.
     await Promise.all(Array.from({ length: 100 }, () => policy.execute(() => 'again')));
-    expect(clock.started).toBe(1);
+    expect(clock.deadlineTimers).toBe(1);
+    expect(clock.started).toBe(2);
   });
 
   it('the timer stops holding the process when the policy goes idle, and holds it again while a call waits', async () => {
@@ -65,14 +70,18 @@ describe('the shared deadline queue', () => {
     expect(handle.keepsAlive).toBe(true);
     finish('done');
     await call;
+    // Let go on the next turn, not on every settle (calls in a row would toggle it each time).
+    expect(handle.keepsAlive).toBe(true);
+    await clock.virtual.advance(0);
     expect(handle.keepsAlive).toBe(false);
     // A new call re-uses the armed timer and makes it hold the process again.
     let finishAgain!: (v: string) => void;
     const again = policy.execute(() => new Promise<string>((r) => (finishAgain = r)));
-    expect(clock.started).toBe(1);
+    expect(clock.deadlineTimers).toBe(1);
     expect(handle.keepsAlive).toBe(true);
     finishAgain('done');
     await again;
+    await clock.virtual.advance(0);
     expect(handle.keepsAlive).toBe(false);
   });
 
@@ -80,14 +89,15 @@ describe('the shared deadline queue', () => {
     const clock = new CountingClock();
     const policy = timeout({ ms: 1_000, clock });
     await policy.execute(() => 'quick');
+    await clock.virtual.advance(0); // the idle check runs on the next turn
     expect(clock.virtual.pending).toBe(1);
     await clock.virtual.advance(1_000);
     expect(clock.virtual.pending).toBe(0);
     await clock.virtual.advance(60_000);
-    expect(clock.started).toBe(1);
+    expect(clock.deadlineTimers).toBe(1);
     // The next call arms a fresh one.
     await policy.execute(() => 'later');
-    expect(clock.started).toBe(2);
+    expect(clock.deadlineTimers).toBe(2);
   });
 
   it('many calls expire in order, each at its own deadline, with one timer armed at a time', async () => {
@@ -213,16 +223,52 @@ describe('DeadlineQueue', () => {
     expect(expired).toEqual([100, 100, 150]);
   });
 
-  it('unrefs its timer when the last entry leaves, and refs it again when one arrives', () => {
+  it('unrefs its timer on the turn after the last entry leaves, and refs it again when one arrives', () => {
     const calls: string[] = [];
     const handle = { ref: () => calls.push('ref'), unref: () => calls.push('unref') };
-    const clock: Clock = { now: () => 0, setTimeout: () => handle, clearTimeout: () => {} };
+    const idleChecks: (() => void)[] = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimeout: (callback, ms) => {
+        if (ms === 0) idleChecks.push(callback);
+        return handle;
+      },
+      clearTimeout: () => {},
+    };
     const queue = new DeadlineQueue(clock);
     const a = entry(100);
     queue.add(a);
     queue.remove(a);
+    expect(calls).toEqual([]);
+    // Entries coming and going within one turn toggle nothing and schedule one check.
+    const b = entry(120);
+    queue.add(b);
+    queue.remove(b);
+    expect(idleChecks).toHaveLength(1);
+    idleChecks.shift()!();
     expect(calls).toEqual(['unref']);
     queue.add(entry(150));
     expect(calls).toEqual(['unref', 'ref']);
+  });
+
+  it('keeps holding the process when an entry arrived before the idle check ran', () => {
+    const calls: string[] = [];
+    const handle = { ref: () => calls.push('ref'), unref: () => calls.push('unref') };
+    const idleChecks: (() => void)[] = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimeout: (callback, ms) => {
+        if (ms === 0) idleChecks.push(callback);
+        return handle;
+      },
+      clearTimeout: () => {},
+    };
+    const queue = new DeadlineQueue(clock);
+    const a = entry(100);
+    queue.add(a);
+    queue.remove(a);
+    queue.add(entry(150));
+    idleChecks.shift()!();
+    expect(calls).toEqual([]);
   });
 });
