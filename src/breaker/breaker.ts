@@ -1,14 +1,14 @@
 import type { ExecuteOptions, ExecutionContext } from '../core/context.js';
-import {
-  BulkheadFullError,
-  CircuitOpenError,
-  RateLimitedError,
-  ResilienceError,
-  ThrottledError,
-} from '../core/errors.js';
+import type { CircuitOpenError } from '../core/errors.js';
 import { PolicyBase, type PolicyEvents, type PolicyHealth, type Work } from '../core/policy.js';
-import { type BreakerConfig, type CircuitBreakerOptions, resolveBreakerConfig } from './options.js';
 import { checkString } from '../core/validate.js';
+import {
+  askOpenFor,
+  type BreakerConfig,
+  type CircuitBreakerOptions,
+  resolveBreakerConfig,
+} from './options.js';
+import { isLocalRejection, Started } from './outcome.js';
 import { circuitOpenError } from './reject.js';
 import {
   type CircuitBreakerSnapshot,
@@ -87,35 +87,6 @@ const STATE_NAMES = ['closed', 'open', 'halfOpen', 'isolated'] as const;
 const STATUS = ['ok', 'down', 'degraded', 'down'] as const;
 /** Outcome code for a call that says nothing about the dependency. */
 const IGNORED = -1;
-
-/** The token of a call admitted while slow calls are tracked; otherwise the token is the generation alone. */
-class Started {
-  constructor(
-    readonly gen: number,
-    readonly start: number,
-  ) {}
-}
-
-/**
- * Errors that mean a layer inside the breaker refused the call locally, so
- * the dependency was never asked: they say nothing about its health.
- */
-function isLocalRejection(error: unknown): boolean {
-  return (
-    error instanceof ResilienceError &&
-    (error instanceof CircuitOpenError ||
-      error instanceof BulkheadFullError ||
-      error instanceof RateLimitedError ||
-      error instanceof ThrottledError)
-  );
-}
-
-/** Smallest number of `n` probes whose share reaches `rate`. */
-function probeThreshold(rate: number, n: number): number {
-  let count = Math.max(1, Math.floor(rate * n));
-  while (count / n < rate) count++;
-  return count;
-}
 
 /**
  * Fails fast while a dependency is down. Create it with `circuitBreaker()`.
@@ -450,17 +421,13 @@ export class CircuitBreakerPolicy extends PolicyBase<CircuitBreakerEvents> {
     this.calls++;
     if ((code & FAILURE) !== 0) this.failures++;
     if ((code & SLOW) !== 0) this.slow++;
-    const n = this.cfg.halfOpenCalls;
-    // With only consecutiveFailures configured, any failed probe reopens.
-    const failLimit = this.cfg.failureRate > 0 ? probeThreshold(this.cfg.failureRate, n) : 1;
-    const slowLimit =
-      this.cfg.slowCallRate > 0 ? probeThreshold(this.cfg.slowCallRate, n) : Number.POSITIVE_INFINITY;
+    const { failLimit, slowLimit } = this.cfg;
     if (this.failures >= failLimit || this.slow >= slowLimit) {
       this.trip('halfOpen');
       return;
     }
     // Close as soon as the remaining probes could no longer reach either limit.
-    const left = n - this.calls;
+    const left = this.cfg.halfOpenCalls - this.calls;
     if (this.failures + left < failLimit && this.slow + left < slowLimit) {
       this.close();
       this.changed(HALF_OPEN, CLOSED);
@@ -473,8 +440,7 @@ export class CircuitBreakerPolicy extends PolicyBase<CircuitBreakerEvents> {
   private trip(reason: CircuitOpenReason): void {
     const count = this.openCount + 1;
     // The backoff is user code: ask it before changing anything, so a throw leaves the state whole.
-    const openFor = this.cfg.openFor;
-    const asked = typeof openFor === 'number' ? openFor : openFor.delay(count, this.lastDelay);
+    const asked = askOpenFor(this.cfg.openFor, count, this.lastDelay);
     const delay = Number.isFinite(asked) && asked > 0 ? asked : 0;
     const { calls, failures, slow } = this;
     const from = this.st;

@@ -1,6 +1,14 @@
 import type { Backoff } from '../backoff/backoff.js';
 import { checkClock, type Clock } from '../core/clock.js';
-import { checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, show } from '../core/validate.js';
+import {
+  checkFunction,
+  checkKeys,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  type NumberBounds,
+  show,
+} from '../core/validate.js';
 import type { CircuitBreakerSnapshot } from './snapshot.js';
 
 /**
@@ -89,9 +97,26 @@ const MAX_WINDOW_SIZE = 1_000_000;
 const MAX_BUCKETS = 1_000;
 
 /**
+ * What a breaker built on {@link resolveBreakerOptions} bounds its own way
+ * (`sharedCircuitBreaker` keeps its window in Redis, so it caps it lower).
+ * @internal
+ */
+export interface BreakerBounds {
+  /** Largest count window. */
+  readonly windowSize: number;
+  /** The rule for a time window's `duration`. */
+  readonly windowDuration: NumberBounds;
+  /** The rule for `halfOpenCalls`. */
+  readonly halfOpenCalls: NumberBounds;
+  /** Checks `openFor` (undefined included) and applies its default. */
+  readonly openFor: (policy: string, value: unknown) => number | Backoff;
+}
+
+/**
  * Options after validation and defaults. Immutable and shared: breakers built
  * from equal options (a keyed factory building one per host) share one
  * config object, so each breaker stores a pointer instead of a dozen fields.
+ * `sharedCircuitBreaker` reads its breaker options from one too.
  * @internal
  */
 export interface BreakerConfig {
@@ -107,14 +132,22 @@ export interface BreakerConfig {
   /** 0: slow calls not tracked. */
   readonly slowCallDuration: number;
   readonly minimumCalls: number;
-  /** Count window: its size; time window: its number of buckets; 0: no window. */
+  /**
+   * Count window: its size; time window: its number of buckets.
+   * `circuitBreaker`'s: 0 when no rate trigger uses a window.
+   */
   readonly windowSize: number;
-  /** Time window: its duration in ms; 0 for a count window. */
+  /** Time window: its duration in ms; 0 for a count window (or none). */
   readonly windowDuration: number;
   readonly failOn: ((error: unknown) => boolean) | undefined;
   readonly failOnResult: ((value: unknown) => boolean) | undefined;
+  /** Failed probes of a half-open round that reopen the breaker. */
+  readonly failLimit: number;
+  /** Slow probes of a round that reopen it; `halfOpenCalls + 1` (never) without a slow-call rate. */
+  readonly slowLimit: number;
 }
 
+/** The fields two equal configs agree on (the others are derived from them). */
 const CONFIG_KEYS = [
   'clock',
   'openFor',
@@ -145,35 +178,46 @@ function shared(config: BreakerConfig): BreakerConfig {
 
 const P = 'circuitBreaker';
 
-function resolveOpenFor(value: unknown): number | Backoff {
+function resolveOpenFor(policy: string, value: unknown): number | Backoff {
   if (value === undefined) return DEFAULT_OPEN_FOR;
-  if (typeof value === 'number') return checkNumber(P, 'openFor', value, { min: 0 });
+  if (typeof value === 'number') return checkNumber(policy, 'openFor', value, { min: 0 });
   if (typeof value !== 'object' || value === null || typeof (value as Backoff).delay !== 'function') {
-    throw new TypeError(`${P}: openFor must be a number of ms or a backoff, got ${show(value)}`);
+    throw new TypeError(`${policy}: openFor must be a number of ms or a backoff, got ${show(value)}`);
   }
   return value as Backoff;
 }
 
-function resolveWindow(value: unknown): { windowSize: number; windowDuration: number; isCount: boolean } {
-  checkObject(P, 'window', value);
+const LOCAL_BOUNDS: BreakerBounds = {
+  windowSize: MAX_WINDOW_SIZE,
+  windowDuration: { min: 0, exclusiveMin: true },
+  halfOpenCalls: { min: 1, max: MAX_WINDOW_SIZE, integer: true },
+  openFor: resolveOpenFor,
+};
+
+function resolveWindow(
+  p: string,
+  value: unknown,
+  bounds: BreakerBounds,
+): { windowSize: number; windowDuration: number; isCount: boolean } {
+  checkObject(p, 'window', value);
   const window = value as Partial<{ type: string; size: number; duration: number; buckets: number }>;
   if (window === undefined) return { windowSize: DEFAULT_WINDOW_SIZE, windowDuration: 0, isCount: true };
-  const type = checkOneOf(P, 'window.type', window.type, ['count', 'time']);
+  const type = checkOneOf(p, 'window.type', window.type, ['count', 'time']);
   if (type === 'count') {
-    checkKeys(P, window, ['type', 'size'], 'window.');
+    checkKeys(p, window, ['type', 'size'], 'window.');
     const size = checkNumber(
-      P,
+      p,
       'window.size',
       window.size,
-      { min: 1, max: MAX_WINDOW_SIZE, integer: true },
+      { min: 1, max: bounds.windowSize, integer: true },
       DEFAULT_WINDOW_SIZE,
     );
     return { windowSize: size, windowDuration: 0, isCount: true };
   }
-  checkKeys(P, window, ['type', 'duration', 'buckets'], 'window.');
-  const duration = checkNumber(P, 'window.duration', window.duration, { min: 0, exclusiveMin: true });
+  checkKeys(p, window, ['type', 'duration', 'buckets'], 'window.');
+  const duration = checkNumber(p, 'window.duration', window.duration, bounds.windowDuration);
   const buckets = checkNumber(
-    P,
+    p,
     'window.buckets',
     window.buckets,
     { min: 1, max: MAX_BUCKETS, integer: true },
@@ -182,32 +226,48 @@ function resolveWindow(value: unknown): { windowSize: number; windowDuration: nu
   return { windowSize: buckets, windowDuration: duration, isCount: false };
 }
 
-/** Validates every option (`name` and `initialState` are checked by the breaker) and applies the defaults. @internal */
-export function resolveBreakerConfig(options: CircuitBreakerOptions): BreakerConfig {
-  checkObject(P, 'options', options);
-  checkKeys(P, options, CIRCUIT_BREAKER_OPTIONS);
-  const o = options as Record<string, unknown>;
+/** Smallest number of `n` probes whose share reaches `rate`. */
+function probeThreshold(rate: number, n: number): number {
+  let count = Math.max(1, Math.floor(rate * n));
+  while (count / n < rate) count++;
+  return count;
+}
+
+/**
+ * Validates the breaker options of `options` (all but `initialState`,
+ * `name` and the caller's own; unknown keys are the caller's to reject) in
+ * one fixed order, with `policy` in the messages, and applies the defaults.
+ * The window is returned as given, used by a rate trigger or not.
+ * @internal
+ */
+export function resolveBreakerOptions(
+  policy: string,
+  options: Omit<CircuitBreakerOptions, 'initialState' | 'name'>,
+  bounds: BreakerBounds,
+): BreakerConfig {
+  const p = policy;
+  const o = options;
   const consecutiveFailures =
     o.consecutiveFailures === undefined
       ? 0
-      : checkNumber(P, 'consecutiveFailures', o.consecutiveFailures, { min: 1, integer: true });
+      : checkNumber(p, 'consecutiveFailures', o.consecutiveFailures, { min: 1, integer: true });
   const slowCallDuration =
     o.slowCallDuration === undefined
       ? 0
-      : checkNumber(P, 'slowCallDuration', o.slowCallDuration, { min: 0, exclusiveMin: true });
+      : checkNumber(p, 'slowCallDuration', o.slowCallDuration, { min: 0, exclusiveMin: true });
   if (o.slowCallRate !== undefined && slowCallDuration === 0) {
-    throw new TypeError(`${P}: slowCallRate needs slowCallDuration (how slow is slow?)`);
+    throw new TypeError(`${p}: slowCallRate needs slowCallDuration (how slow is slow?)`);
   }
   const slowCallRate =
     slowCallDuration === 0
       ? 0
-      : checkNumber(P, 'slowCallRate', o.slowCallRate, { min: 0, exclusiveMin: true, max: 1 }, 1);
+      : checkNumber(p, 'slowCallRate', o.slowCallRate, { min: 0, exclusiveMin: true, max: 1 }, 1);
   // A breaker with no trigger given gets the failure-rate trigger; one given
   // only `consecutiveFailures` means just that.
   const failureRate =
     o.failureRate !== undefined || consecutiveFailures === 0
       ? checkNumber(
-          P,
+          p,
           'failureRate',
           o.failureRate,
           { min: 0, exclusiveMin: true, max: 1 },
@@ -217,12 +277,12 @@ export function resolveBreakerConfig(options: CircuitBreakerOptions): BreakerCon
   const windowed = failureRate > 0 || slowCallRate > 0;
   if (!windowed && (o.window !== undefined || o.minimumCalls !== undefined)) {
     throw new TypeError(
-      `${P}: window and minimumCalls need a rate trigger (failureRate or slowCallRate); consecutiveFailures does not use them`,
+      `${p}: window and minimumCalls need a rate trigger (failureRate or slowCallRate); consecutiveFailures does not use them`,
     );
   }
-  const { windowSize, windowDuration, isCount } = resolveWindow(o.window);
+  const { windowSize, windowDuration, isCount } = resolveWindow(p, o.window, bounds);
   const minimumCalls = checkNumber(
-    P,
+    p,
     'minimumCalls',
     o.minimumCalls,
     { min: 1, integer: true },
@@ -230,27 +290,51 @@ export function resolveBreakerConfig(options: CircuitBreakerOptions): BreakerCon
   );
   if (isCount && minimumCalls > windowSize) {
     throw new RangeError(
-      `${P}: minimumCalls must be ≤ window.size (${windowSize}) or the breaker could never open, got ${minimumCalls}`,
+      `${p}: minimumCalls must be ≤ window.size (${windowSize}) or the breaker could never open, got ${minimumCalls}`,
     );
   }
-  return shared({
-    clock: checkClock(P, o.clock),
-    openFor: resolveOpenFor(o.openFor),
-    halfOpenCalls: checkNumber(
-      P,
-      'halfOpenCalls',
-      o.halfOpenCalls,
-      { min: 1, max: MAX_WINDOW_SIZE, integer: true },
-      1,
-    ),
+  // `clock` is checked where circuitBreaker always checked it, so that of several bad options the
+  // same one is reported (the Redis policies' base checks it first: there this never throws).
+  const clock = checkClock(p, o.clock);
+  const openFor = bounds.openFor(p, o.openFor);
+  const halfOpenCalls = checkNumber(p, 'halfOpenCalls', o.halfOpenCalls, bounds.halfOpenCalls, 1);
+  return {
+    clock,
+    openFor,
+    halfOpenCalls,
     consecutiveFailures,
     failureRate,
     slowCallRate,
     slowCallDuration,
     minimumCalls,
-    windowSize: windowed ? windowSize : 0,
-    windowDuration: windowed ? windowDuration : 0,
-    failOn: checkFunction(P, 'failOn', o.failOn),
-    failOnResult: checkFunction(P, 'failOnResult', o.failOnResult),
-  });
+    windowSize,
+    windowDuration,
+    failOn: checkFunction(p, 'failOn', o.failOn),
+    failOnResult: checkFunction(p, 'failOnResult', o.failOnResult),
+    // With only consecutiveFailures configured, any failed probe reopens.
+    failLimit: failureRate > 0 ? probeThreshold(failureRate, halfOpenCalls) : 1,
+    slowLimit: slowCallRate > 0 ? probeThreshold(slowCallRate, halfOpenCalls) : halfOpenCalls + 1,
+  };
+}
+
+/**
+ * How long the `count`-th open since the breaker last closed asks to last
+ * (`previous`: the last one's length). A backoff is user code: the caller
+ * bounds the answer as its state needs.
+ * @internal
+ */
+export function askOpenFor(openFor: number | Backoff, count: number, previous: number): number {
+  return typeof openFor === 'number' ? openFor : openFor.delay(count, previous);
+}
+
+/** Validates every option (`name` and `initialState` are checked by the breaker) and applies the defaults. @internal */
+export function resolveBreakerConfig(options: CircuitBreakerOptions): BreakerConfig {
+  checkObject(P, 'options', options);
+  checkKeys(P, options, CIRCUIT_BREAKER_OPTIONS);
+  const config = resolveBreakerOptions(P, options, LOCAL_BOUNDS);
+  // No rate trigger reads the window: keep none.
+  if (config.failureRate === 0 && config.slowCallRate === 0) {
+    return shared({ ...config, windowSize: 0, windowDuration: 0 });
+  }
+  return shared(config);
 }

@@ -40,15 +40,53 @@ describe('timers longer than 2^31 − 1 ms on the system clock', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('an unref long timer keeps the process alive only while ref’d, across re-arming', () => {
-    const handle = systemClock.setTimeout(() => {}, LONG, true);
+  it('a long timer keeps the process alive as asked: by default yes, with unref only while ref’d', () => {
     const active = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const base = active();
+    const plain = systemClock.setTimeout(() => {}, LONG);
+    expect(active()).toBe(base + 1);
+    systemClock.clearTimeout(plain);
+    expect(active()).toBe(base);
+    const handle = systemClock.setTimeout(() => {}, LONG, true);
     const before = active();
     setTimerKeepAlive(handle, true);
     expect(active()).toBe(before + 1);
     setTimerKeepAlive(handle, false);
     expect(active()).toBe(before);
     systemClock.clearTimeout(handle);
+  });
+
+  it('a long timer keeps whatever ref state it was given or set to across re-arming', () => {
+    vi.useFakeTimers({ now: 0 });
+    /** The timer currently armed under a long timer (checked through the fake timer's hasRef). */
+    const inner = (handle: unknown) => (handle as { handle: { hasRef(): boolean } }).handle;
+    const refd = systemClock.setTimeout(() => {}, 3 * 2 ** 31);
+    const unrefd = systemClock.setTimeout(() => {}, 3 * 2 ** 31, true);
+    expect(inner(refd).hasRef()).toBe(true);
+    expect(inner(unrefd).hasRef()).toBe(false);
+    vi.advanceTimersByTime(2 ** 31);
+    expect(inner(refd).hasRef()).toBe(true);
+    expect(inner(unrefd).hasRef()).toBe(false);
+    setTimerKeepAlive(refd, false);
+    setTimerKeepAlive(unrefd, true);
+    expect(inner(refd).hasRef()).toBe(false);
+    expect(inner(unrefd).hasRef()).toBe(true);
+    vi.advanceTimersByTime(2 ** 31);
+    expect(inner(refd).hasRef()).toBe(false);
+    expect(inner(unrefd).hasRef()).toBe(true);
+    systemClock.clearTimeout(refd);
+    systemClock.clearTimeout(unrefd);
+  });
+
+  it('long timers work where timers are plain numbers (browsers): ref and unref are optional', () => {
+    vi.stubGlobal('setTimeout', () => 42);
+    try {
+      const handle = systemClock.setTimeout(() => {}, LONG, true);
+      expect(() => setTimerKeepAlive(handle, true)).not.toThrow();
+      expect(() => setTimerKeepAlive(handle, false)).not.toThrow();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('timeout(2^31 + 5 s) does not time out after 1 ms, and does at its deadline', async () => {

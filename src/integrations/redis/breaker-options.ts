@@ -1,5 +1,6 @@
-import type { Backoff } from '../../backoff/backoff.js';
-import { checkKeys, checkNumber, checkObject, checkOneOf } from '../../core/validate.js';
+import type { CircuitBreakerEvents, CircuitBreakerStats, CircuitOpenReason } from '../../breaker/breaker.js';
+import type { CircuitBreakerOptions } from '../../breaker/options.js';
+import type { CircuitState } from '../../breaker/snapshot.js';
 import {
   REDIS_POLICY_OPTIONS,
   type RedisPolicyEvents,
@@ -8,10 +9,10 @@ import {
 } from './shared.js';
 
 /** A breaker's state, as `circuitBreaker`'s; `isolated` is a forced open. */
-export type SharedBreakerState = 'closed' | 'open' | 'halfOpen' | 'isolated';
+export type SharedBreakerState = CircuitState;
 
 /** Why the breaker opened, as `circuitBreaker` reports it. */
-export type SharedBreakerOpenReason = 'consecutiveFailures' | 'failureRate' | 'slowCallRate' | 'halfOpen';
+export type SharedBreakerOpenReason = CircuitOpenReason;
 
 /** The window failure and slow-call rates are computed over, fleet-wide (as `circuitBreaker`'s). */
 export type SharedBreakerWindow =
@@ -22,36 +23,15 @@ export type SharedBreakerWindow =
 
 /**
  * Options of {@link sharedCircuitBreaker}: `circuitBreaker`'s breaker options
- * (same names, defaults and meaning), plus the Redis options and the sync tuning.
+ * (same names, defaults and meaning, counted fleet-wide: the window, the
+ * failures in a row as flushed, the half-open probes), plus the Redis
+ * options and the sync tuning.
  */
-export interface SharedCircuitBreakerOptions extends RedisPolicyOptions {
-  /**
-   * Opens when at least this share (0 < rate ≤ 1) of the window's calls
-   * failed, once it holds `minimumCalls`. Default 0.5, unless
-   * `consecutiveFailures` is the only trigger given.
-   */
-  failureRate?: number;
-  /** Default `{ type: 'count', size: 100 }`. */
+export interface SharedCircuitBreakerOptions
+  extends RedisPolicyOptions,
+    Omit<CircuitBreakerOptions, 'window' | 'initialState' | 'clock' | 'name'> {
+  /** The fleet's window. Default `{ type: 'count', size: 100 }`; a count window holds at most 10 000 calls. */
   window?: SharedBreakerWindow;
-  /** Calls the window must hold before a rate can open the breaker. Default 20 (or the count window's size, if smaller). */
-  minimumCalls?: number;
-  /** Opens after this many failures in a row, fleet-wide (as flushed). */
-  consecutiveFailures?: number;
-  /** Opens when at least this share of the window's calls were slow. Default 1 when `slowCallDuration` is set. */
-  slowCallRate?: number;
-  /** A call taking longer than this many ms is slow (successes included). Enables slow-call tracking. */
-  slowCallDuration?: number;
-  /** How long the breaker stays open: ms, or a backoff over the opens since it last closed. Default 30 000. */
-  openFor?: number | Backoff;
-  /** Probes let through fleet-wide while half-open; they decide whether to close. Default 1. */
-  halfOpenCalls?: number;
-  /**
-   * Whether an error counts as a failure; `false` counts it as a success.
-   * Default: every error. The caller's abort and bulwark's local rejections are never counted.
-   */
-  failOn?: (error: unknown) => boolean;
-  /** Whether a successful result counts as a failure (e.g. an HTTP 503 response). */
-  failOnResult?: (value: unknown) => boolean;
   /**
    * A half-open round whose probes were all handed out this many ms ago
    * without a verdict (their instance died) starts again. Default 60 000.
@@ -68,49 +48,21 @@ export interface SharedCircuitBreakerOptions extends RedisPolicyOptions {
   stateTtl?: number;
 }
 
-/** Events of {@link sharedCircuitBreaker}, as `circuitBreaker`'s; each instance emits them when it sees the change. */
-export interface SharedCircuitBreakerEvents extends RedisPolicyEvents {
-  /** The breaker opened (the rates are those of the calls that opened it, fleet-wide). */
-  open: {
-    readonly reason: SharedBreakerOpenReason;
-    readonly failureRate: number;
-    readonly slowCallRate: number;
-    readonly calls: number;
-    /** How long it stays open from now, in ms. */
-    readonly retryAfter: number;
-  };
-  /** The open period ended: `probes` calls are let through, fleet-wide, to test the dependency. */
-  halfOpen: { readonly probes: number };
-  /** The breaker closed: probes succeeded, `reset()` was called, or the isolation was released. */
-  close: { readonly reason: 'probes' | 'reset' | 'release' };
-  /** A call was rejected with `CircuitOpenError`. */
-  reject: { readonly state: 'open' | 'halfOpen' | 'isolated'; readonly retryAfter: number };
-  /** Any change of the state this instance sees. */
-  stateChange: { readonly from: SharedBreakerState; readonly to: SharedBreakerState };
-}
+/**
+ * Events of {@link sharedCircuitBreaker}: `circuitBreaker`'s, for the fleet's
+ * breaker (an open's rates are those of the calls that opened it, fleet-wide;
+ * `halfOpen`'s probes are let through fleet-wide). Each instance emits them
+ * when it sees the change.
+ */
+export interface SharedCircuitBreakerEvents extends RedisPolicyEvents, CircuitBreakerEvents {}
 
-/** The fleet's breaker as this instance last saw it (as `circuitBreaker`'s stats), with its own counters. */
-export interface SharedCircuitBreakerStats extends RedisStats {
-  /** The state this instance last saw. */
-  readonly state: SharedBreakerState;
-  /** Calls in the fleet's window at the last sync (half-open: probes that settled). */
-  readonly calls: number;
-  /** Failures among those calls. */
-  readonly failures: number;
-  /** Slow calls among those calls. */
-  readonly slowCalls: number;
-  /** `failures / calls`, 0 with no calls. */
-  readonly failureRate: number;
-  /** `slowCalls / calls`, 0 with no calls. */
-  readonly slowCallRate: number;
-  /** Failures in a row across the fleet, reset by a success. */
-  readonly consecutiveFailures: number;
-  /** Half-open probes handed out fleet-wide and not given back. */
-  readonly probes: number;
-  /** Times opened since the breaker last closed. */
-  readonly openCount: number;
-  /** Open: ms until a probe may go; otherwise 0. */
-  readonly retryAfter: number;
+/**
+ * The fleet's breaker as this instance last saw it, with its own counters:
+ * `circuitBreaker`'s stats (the state and the window's counts as of the last
+ * sync, the failures in a row and the probes out fleet-wide), plus the Redis
+ * counters and the ones below.
+ */
+export interface SharedCircuitBreakerStats extends RedisStats, CircuitBreakerStats {
   /** Outcomes waiting to be flushed. */
   readonly pending: number;
   /** Outcomes not counted because a flush failed or the buffer was full. */
@@ -137,31 +89,3 @@ export const SHARED_CIRCUIT_BREAKER_OPTIONS = [
   'maxBatch',
   'stateTtl',
 ] as const;
-
-/** A count window is rewritten in Redis on every flush; beyond this the cost outgrows the benefit. */
-const MAX_COUNT_WINDOW = 10_000;
-const MAX_BUCKETS = 1_000;
-
-/** Validates `window` and applies its defaults. @internal */
-export function checkWindow(p: string, value: unknown): SharedBreakerWindow {
-  if (value === undefined) return { type: 'count', size: 100 };
-  checkObject(p, 'window', value);
-  const w = value as { type?: unknown; size?: unknown; duration?: unknown; buckets?: unknown };
-  const type = checkOneOf(p, 'window.type', w.type, ['count', 'time']);
-  if (type === 'count') {
-    checkKeys(p, w, ['type', 'size'], 'window.');
-    const size = checkNumber(p, 'window.size', w.size, { min: 1, max: MAX_COUNT_WINDOW, integer: true }, 100);
-    return { type, size };
-  }
-  checkKeys(p, w, ['type', 'duration', 'buckets'], 'window.');
-  const duration = checkNumber(p, 'window.duration', w.duration, { min: 1, integer: true });
-  const buckets = checkNumber(
-    p,
-    'window.buckets',
-    w.buckets,
-    { min: 1, max: MAX_BUCKETS, integer: true },
-    10,
-  );
-  // A bucket is at least 1 ms wide.
-  return { type, duration, buckets: Math.min(buckets, duration) };
-}

@@ -1,16 +1,17 @@
 import { type Backoff, toBackoff } from '../../backoff/backoff.js';
+import {
+  askOpenFor,
+  type BreakerBounds,
+  DEFAULT_OPEN_FOR,
+  resolveBreakerOptions,
+} from '../../breaker/options.js';
+import { isLocalRejection, Started } from '../../breaker/outcome.js';
+import { circuitOpenError } from '../../breaker/reject.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { ExecutionContext } from '../../core/context.js';
-import {
-  BulkheadFullError,
-  CircuitOpenError,
-  RateLimitedError,
-  ResilienceError,
-  ThrottledError,
-} from '../../core/errors.js';
-import { circuitOpenError } from '../../breaker/reject.js';
+import type { CircuitOpenError } from '../../core/errors.js';
 import type { PolicyHealth } from '../../core/policy.js';
-import { checkFunction, checkKeys, checkNumber, checkObject } from '../../core/validate.js';
+import { checkKeys, checkNumber, checkObject } from '../../core/validate.js';
 import {
   SHARED_CIRCUIT_BREAKER_OPTIONS,
   type SharedBreakerOpenReason,
@@ -19,7 +20,6 @@ import {
   type SharedCircuitBreakerEvents,
   type SharedCircuitBreakerOptions,
   type SharedCircuitBreakerStats,
-  checkWindow,
 } from './breaker-options.js';
 import {
   FORCE,
@@ -59,35 +59,17 @@ const SLOW = 2;
 const IGNORED = 4;
 type Reply = readonly number[];
 
-/** A call admitted while slow calls are tracked: the generation and when it started. */
-class Timed {
-  constructor(
-    /** Negative for a half-open probe. */
-    readonly gen: number,
-    readonly start: number,
-  ) {}
-}
-
 /**
- * Errors that mean a layer inside the breaker refused the call locally, so
- * the dependency was never asked: they say nothing about its health.
+ * `circuitBreaker`'s checks, bounded for a window kept in Redis: a count
+ * window is rewritten on every flush (beyond 10 000 calls the cost outgrows
+ * the benefit) and a time window's buckets are whole ms.
  */
-function isLocalRejection(error: unknown): boolean {
-  return (
-    error instanceof ResilienceError &&
-    (error instanceof CircuitOpenError ||
-      error instanceof BulkheadFullError ||
-      error instanceof RateLimitedError ||
-      error instanceof ThrottledError)
-  );
-}
-
-/** Smallest number of `n` probes whose share reaches `rate` (as `circuitBreaker`). */
-function probeThreshold(rate: number, n: number): number {
-  let count = Math.max(1, Math.floor(rate * n));
-  while (count / n < rate) count++;
-  return count;
-}
+const SHARED_BOUNDS: BreakerBounds = {
+  windowSize: 10_000,
+  windowDuration: { min: 1, integer: true },
+  halfOpenCalls: { min: 1, integer: true },
+  openFor: (p, value) => toBackoff(p, 'openFor', value) ?? DEFAULT_OPEN_FOR,
+};
 
 /**
  * A circuit breaker whose window and state live in Redis, shared by every
@@ -116,7 +98,7 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
   readonly maxBatch: number;
   /** Ms after which an idle breaker's state expires from Redis. */
   readonly stateTtl: number;
-  private readonly openFor: Backoff;
+  private readonly openFor: number | Backoff;
   private readonly failOn: ((error: unknown) => boolean) | undefined;
   private readonly failOnResult: ((value: unknown) => boolean) | undefined;
   private readonly keys: readonly string[];
@@ -165,70 +147,35 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
     checkKeys(p, options, SHARED_CIRCUIT_BREAKER_OPTIONS);
     super('sharedCircuitBreaker', p, options);
     const o = options;
-    this.consecutiveFailures =
-      o.consecutiveFailures === undefined
-        ? 0
-        : checkNumber(p, 'consecutiveFailures', o.consecutiveFailures, { min: 1, integer: true });
-    this.slowCallDuration =
-      o.slowCallDuration === undefined
-        ? 0
-        : checkNumber(p, 'slowCallDuration', o.slowCallDuration, { min: 0, exclusiveMin: true });
-    if (o.slowCallRate !== undefined && this.slowCallDuration === 0) {
-      throw new TypeError(`${p}: slowCallRate needs slowCallDuration (how slow is slow?)`);
-    }
-    this.slowCallRate =
-      this.slowCallDuration === 0
-        ? 0
-        : checkNumber(p, 'slowCallRate', o.slowCallRate, { min: 0, exclusiveMin: true, max: 1 }, 1);
-    // As circuitBreaker: no trigger given means the failure rate; only consecutiveFailures means just that.
-    this.failureRate =
-      o.failureRate !== undefined || this.consecutiveFailures === 0
-        ? checkNumber(p, 'failureRate', o.failureRate, { min: 0, exclusiveMin: true, max: 1 }, 0.5)
-        : 0;
-    if (
-      this.failureRate === 0 &&
-      this.slowCallRate === 0 &&
-      (o.window !== undefined || o.minimumCalls !== undefined)
-    ) {
-      throw new TypeError(
-        `${p}: window and minimumCalls need a rate trigger (failureRate or slowCallRate); consecutiveFailures does not use them`,
-      );
-    }
-    this.window = checkWindow(p, o.window);
-    const countSize = this.window.type === 'count' ? this.window.size! : Number.POSITIVE_INFINITY;
-    this.minimumCalls = checkNumber(
-      p,
-      'minimumCalls',
-      o.minimumCalls,
-      { min: 1, integer: true },
-      Math.min(20, countSize),
-    );
-    if (this.minimumCalls > countSize) {
-      throw new RangeError(
-        `${p}: minimumCalls must be ≤ window.size (${countSize}) or the breaker could never open, got ${this.minimumCalls}`,
-      );
-    }
-    this.openFor = toBackoff(p, 'openFor', o.openFor) ?? { delay: () => 30_000 };
-    this.halfOpenCalls = checkNumber(p, 'halfOpenCalls', o.halfOpenCalls, { min: 1, integer: true }, 1);
-    this.failOn = checkFunction(p, 'failOn', o.failOn);
-    this.failOnResult = checkFunction(p, 'failOnResult', o.failOnResult);
+    const s = resolveBreakerOptions(p, o, SHARED_BOUNDS);
+    const duration = s.windowDuration;
+    // A bucket is at least 1 ms wide.
+    const buckets = duration === 0 ? 0 : Math.min(s.windowSize, duration);
+    this.window =
+      duration === 0 ? { type: 'count', size: s.windowSize } : { type: 'time', duration, buckets };
+    this.consecutiveFailures = s.consecutiveFailures;
+    this.slowCallDuration = s.slowCallDuration;
+    this.slowCallRate = s.slowCallRate;
+    this.failureRate = s.failureRate;
+    this.minimumCalls = s.minimumCalls;
+    this.openFor = s.openFor;
+    this.halfOpenCalls = s.halfOpenCalls;
+    this.failOn = s.failOn;
+    this.failOnResult = s.failOnResult;
+    this.failLimit = s.failLimit;
+    this.slowLimit = s.slowLimit;
     this.probeTimeout = checkNumber(p, 'probeTimeout', o.probeTimeout, { min: 1, integer: true }, 60_000);
     this.syncInterval = checkNumber(p, 'syncInterval', o.syncInterval, { min: 1 }, 100);
     this.maxBatch = checkNumber(p, 'maxBatch', o.maxBatch, { min: 1, max: 10_000, integer: true }, 100);
     this.stateTtl = checkNumber(p, 'stateTtl', o.stateTtl, { min: 1000, integer: true }, 86_400_000);
-    const n = this.halfOpenCalls;
-    // With only consecutiveFailures configured, any failed probe reopens.
-    this.failLimit = this.failureRate > 0 ? probeThreshold(this.failureRate, n) : 1;
-    this.slowLimit = this.slowCallRate > 0 ? probeThreshold(this.slowCallRate, n) : n + 1;
     // Outcomes keep arriving while a flush is in flight; beyond this they are dropped, not queued forever.
     this.buffer = new Uint8Array(this.maxBatch * 10);
     const stateKey = redisKey(this.prefix, 'breaker', this.key);
     this.keys = [stateKey, `${stateKey}:window`];
-    const w = this.window;
     this.windowArgs = [
-      w.type === 'count' ? 'c' : 't',
-      w.type === 'count' ? w.size! : w.duration,
-      w.type === 'time' ? w.buckets! : 0,
+      duration === 0 ? 'c' : 't',
+      duration === 0 ? s.windowSize : duration,
+      buckets,
       this.minimumCalls,
       // Above 1 a rate can never be reached: the script needs no special case for "off".
       this.failureRate === 0 ? 2 : this.failureRate,
@@ -361,7 +308,7 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
   }
 
   private admit(gen: number): unknown {
-    return this.slowCallDuration === 0 ? gen : new Timed(gen, this.clock.now());
+    return this.slowCallDuration === 0 ? gen : new Started(gen, this.clock.now());
   }
 
   /** The first call after an idle spell waits for one sync, so it never acts on a state older than that. */
@@ -431,7 +378,7 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
   private record(token: unknown, code: number): void {
     let gen: number;
     if (typeof token === 'number') gen = token;
-    else if (token instanceof Timed) {
+    else if (token instanceof Started) {
       gen = token.gen;
       if (code !== IGNORED && this.clock.now() - token.start > this.slowCallDuration) code |= SLOW;
     } else return; // admitted without Redis: nothing to count
@@ -526,7 +473,7 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
   };
 
   private nextOpenFor(): number {
-    const ms = this.openFor.delay(this.openCount + 1, this.lastOpenFor);
+    const ms = askOpenFor(this.openFor, this.openCount + 1, this.lastOpenFor);
     return Number.isFinite(ms) && ms >= 1 ? Math.round(ms) : 1;
   }
 

@@ -1,12 +1,13 @@
 // Option checks: no Redis needed (a client that never connects).
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { bulkhead, pipeline, retry, timeout } from '../../../src/index.js';
 import {
   DISTRIBUTED_BULKHEAD_OPTIONS,
   DISTRIBUTED_RATE_LIMIT_OPTIONS,
   type RedisClient,
   SHARED_CIRCUIT_BREAKER_OPTIONS,
+  type SharedCircuitBreakerOptions,
   distributedBulkhead,
   distributedRateLimit,
   sharedCircuitBreaker,
@@ -133,6 +134,13 @@ describe('bulwark/redis options', () => {
         expect.arrayContaining(['redis', 'key', 'prefix', 'redisTimeout', 'onRedisError']),
       );
     }
+  });
+
+  it('lists exactly the breaker options its type declares (checked by tsc)', () => {
+    // The type takes its breaker options from circuitBreaker's: one added there must be added here too.
+    expectTypeOf<keyof SharedCircuitBreakerOptions>().toEqualTypeOf<
+      (typeof SHARED_CIRCUIT_BREAKER_OPTIONS)[number]
+    >();
   });
 
   it('applies documented defaults', () => {
