@@ -274,11 +274,16 @@ describe('observing a tree (core/observe)', () => {
     await byKey.execute('a', () => 1);
     await byKey.execute('b', () => 2);
     expect(heard).toEqual([]);
+    // Nor was the root watched again (only the test's own `create` listener is left).
+    const listening = (policy: unknown, event: string) =>
+      (policy as { listening(e: string): boolean }).listening(event);
+    expect(listening(byKey, 'evict')).toBe(false);
+    expect(listening(byKey.get('a'), 'success')).toBe(false);
     // Nothing is left listening on the root either.
     const bare = keyed((key: string) => retry({ name: key }));
     observeTree(bare, () => {}, { includeRoot: false })();
-    expect((bare as unknown as { listening(e: string): boolean }).listening('create')).toBe(false);
-    expect((bare as unknown as { listening(e: string): boolean }).listening('evict')).toBe(false);
+    expect(listening(bare, 'create')).toBe(false);
+    expect(listening(bare, 'evict')).toBe(false);
   });
 });
 
