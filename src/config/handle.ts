@@ -126,7 +126,7 @@ export class PipelineHandle extends PolicyBase<PipelineHandleEvents> {
   ): Promise<unknown> {
     const state = this._state;
     if (state === undefined) return Promise.reject(this.removed());
-    const result = runLayers(state.pipeline._layers, 0, ctx, next as Work<unknown>);
+    const result = runLayers(state.pipeline._plan, 0, ctx, next as Work<unknown>);
     return this.listening('success') || this.listening('failure') ? this.observed(result) : result;
   }
 

@@ -17,6 +17,20 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** `Date.now` as the platform supplies it, to tell the real clock from fake timers. */
+const nativeNow = Date.now;
+
+/**
+ * Whether `clock` reads the real time at a cost worth saving: the system clock
+ * while no fake timers replaced `Date`. Reading it costs as much as a bare
+ * `await` on some machines, so deadlines may then share one reading; a
+ * virtual clock or fake timers get exact readings (they are free and tests
+ * expect exact deadlines).
+ */
+export function isCostlyClock(clock: Clock): boolean {
+  return clock === systemClock && Date.now === nativeNow;
+}
+
 /**
  * The default clock. It looks `Date.now`, `setTimeout` and `clearTimeout` up
  * at call time, not at import time, so vitest's and sinon's fake timers

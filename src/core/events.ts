@@ -30,6 +30,14 @@ export function setListenerErrorHandler(handler: (error: unknown) => void): (err
 
 type ListenerTable = Record<string, Listener<never>[] | undefined>;
 
+/** An emitter's listeners. Arrays are replaced, never mutated, so removing during emit is safe. */
+interface Subscriptions {
+  readonly table: ListenerTable;
+  any: AnyListener[] | undefined;
+  /** `onAny` listeners that skip `success` and `failure`, so those stay unbuilt when only these listen. */
+  quiet: AnyListener[] | undefined;
+}
+
 /**
  * Typed events with no cost when nobody listens: policies call
  * `this.listening(name)` before they build an event object.
@@ -37,11 +45,8 @@ type ListenerTable = Record<string, Listener<never>[] | undefined>;
 export class Emitter<E extends object> implements EventSource {
   readonly kind: string;
   readonly name: string;
-  /** Listener arrays are replaced, never mutated, so removing during emit is safe. */
-  private listeners: ListenerTable | undefined;
-  private anyListeners: AnyListener[] | undefined;
-  /** `onAny` listeners that skip `success` and `failure`, so those stay unbuilt when only these listen. */
-  private quietListeners: AnyListener[] | undefined;
+  /** Created at the first subscription: an idle policy without listeners carries one empty field. */
+  private subs: Subscriptions | undefined;
 
   constructor(kind: string, name: string | undefined) {
     this.kind = kind;
@@ -53,14 +58,16 @@ export class Emitter<E extends object> implements EventSource {
     if (typeof listener !== 'function') {
       throw new TypeError(`${this.kind}: on(${JSON.stringify(event)}) needs a function listener`);
     }
-    const table = (this.listeners ??= {});
+    const table = (this.subs ??= { table: {}, any: undefined, quiet: undefined }).table;
     table[event] = [...(table[event] ?? []), listener as Listener<never>];
+    this._listenersChanged();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
       const rest = (table[event] ?? []).filter((l) => l !== listener);
       table[event] = rest.length > 0 ? rest : undefined;
+      this._listenersChanged();
     };
   }
 
@@ -72,29 +79,39 @@ export class Emitter<E extends object> implements EventSource {
    */
   onAny(listener: AnyListener, options?: { readonly outcomes?: boolean }): () => void {
     const quiet = options?.outcomes === false;
-    if (quiet) this.quietListeners = [...(this.quietListeners ?? []), listener];
-    else this.anyListeners = [...(this.anyListeners ?? []), listener];
+    const subs = (this.subs ??= { table: {}, any: undefined, quiet: undefined });
+    if (quiet) subs.quiet = [...(subs.quiet ?? []), listener];
+    else subs.any = [...(subs.any ?? []), listener];
+    this._listenersChanged();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      const rest = ((quiet ? this.quietListeners : this.anyListeners) ?? []).filter((l) => l !== listener);
-      if (quiet) this.quietListeners = rest.length > 0 ? rest : undefined;
-      else this.anyListeners = rest.length > 0 ? rest : undefined;
+      const rest = ((quiet ? subs.quiet : subs.any) ?? []).filter((l) => l !== listener);
+      if (quiet) subs.quiet = rest.length > 0 ? rest : undefined;
+      else subs.any = rest.length > 0 ? rest : undefined;
+      this._listenersChanged();
     };
   }
 
+  /** @internal Called after a listener was added or removed (policies keep a flag for the executor). */
+  protected _listenersChanged(): void {}
+
   /** Whether anyone would receive `event`: check it before building the payload. */
   protected listening(event: keyof E & string): boolean {
+    const subs = this.subs;
     return (
-      this.anyListeners !== undefined ||
-      this.listeners?.[event] !== undefined ||
-      (this.quietListeners !== undefined && !isOutcome(event))
+      subs !== undefined &&
+      (subs.any !== undefined ||
+        subs.table[event] !== undefined ||
+        (subs.quiet !== undefined && !isOutcome(event)))
     );
   }
 
   protected emit<K extends keyof E & string>(event: K, payload: E[K]): void {
-    const specific = this.listeners?.[event] as Listener<E[K]>[] | undefined;
+    const subs = this.subs;
+    if (subs === undefined) return;
+    const specific = subs.table[event] as Listener<E[K]>[] | undefined;
     if (specific !== undefined) {
       for (const listener of specific) {
         try {
@@ -104,7 +121,7 @@ export class Emitter<E extends object> implements EventSource {
         }
       }
     }
-    const any = this.anyListeners;
+    const any = subs.any;
     if (any !== undefined) {
       for (const listener of any) {
         try {
@@ -114,7 +131,7 @@ export class Emitter<E extends object> implements EventSource {
         }
       }
     }
-    const quiet = this.quietListeners;
+    const quiet = subs.quiet;
     if (quiet !== undefined && !isOutcome(event)) {
       for (const listener of quiet) {
         try {

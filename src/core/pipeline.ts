@@ -1,6 +1,6 @@
 import type { ExecuteOptions } from './context.js';
 import { observeTree } from './observe.js';
-import { PolicyBase, type PolicyEvents, type Work } from './policy.js';
+import { LayerFlag, PolicyBase, type PolicyEvents, type Work } from './policy.js';
 import { show } from './validate.js';
 
 /** One event seen through a pipeline's `onEvent` hook. */
@@ -41,7 +41,8 @@ export class Pipeline extends PolicyBase<PolicyEvents> {
 
   override execute<T>(fn: Work<T>, options?: ExecuteOptions): Promise<T> {
     const result = super.execute(fn, options);
-    if (!this.listening('success') && !this.listening('failure')) return result;
+    // The flag is kept by the listeners themselves: one read when nobody listens.
+    if ((this._layer.flags & LayerFlag.Observed) === 0) return result;
     return result.then(
       (value) => {
         if (this.listening('success')) this.emit('success', { value });

@@ -54,6 +54,49 @@ export const LayerMode = {
 /** @internal */
 export type LayerMode = (typeof LayerMode)[keyof typeof LayerMode];
 
+/** Bits of {@link Layer.flags}. @internal */
+export const LayerFlag = {
+  /** The layer's mode is `Wrapper`. */
+  Wrapper: 1,
+  /** The layer's mode is `Around`. */
+  Around: 2,
+  /** `_enter` returns a child `ExecutionContext` that the inner layers receive. */
+  Scoped: 4,
+  /** The policy has an enter step of its own. */
+  Enters: 8,
+  /** The policy has exit steps of its own. */
+  Exits: 16,
+  /** Someone listens to the policy's `success` or `failure`. */
+  Observed: 32,
+} as const;
+
+/**
+ * One policy's entry in an executor's layer list. Every strategy gets a
+ * record of this one class, so the executor reads what it needs from objects
+ * of a single shape: reading `_mode` and friends from the policies themselves
+ * (a dozen classes) made each read a megamorphic lookup, some thirty per call
+ * of a five-policy pipeline. The flags also let the executor skip steps a
+ * policy does not define. Two fields, so a thousand idle keyed breakers stay
+ * small.
+ * @internal
+ */
+export class Layer {
+  /** {@link LayerFlag} bits. */
+  flags: number;
+
+  constructor(readonly policy: PolicyBase<any>) {
+    const base = PolicyBase.prototype;
+    this.flags =
+      (policy._enter !== base._enter ? LayerFlag.Enters : 0) |
+      (policy._success !== base._success || policy._failure !== base._failure ? LayerFlag.Exits : 0);
+  }
+
+  /** Sets or clears `flag`. */
+  set(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
+  }
+}
+
 /**
  * Base of every strategy. A strategy is a *layer*: the executor calls its
  * synchronous `_enter` / `_success` / `_failure` steps around the inner work,
@@ -64,16 +107,54 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
   extends Emitter<E>
   implements Policy<E>
 {
-  /** @internal The layers `execute` runs: `[this]` for a strategy, flattened for a pipeline. */
-  _layers: readonly PolicyBase<any>[];
-  /** @internal */
-  _mode: LayerMode = LayerMode.Step;
-  /** @internal When true, `_enter` returns a child `ExecutionContext` that the inner layers receive. */
-  _scoped = false;
+  /** @internal This policy's own layer record. */
+  readonly _layer: Layer;
+  /** The records `execute` runs; made at the first call for a lone strategy (one field while idle). */
+  private plan: readonly Layer[] | undefined;
 
   constructor(kind: string, name: string | undefined) {
     super(kind, name);
-    this._layers = [this];
+    this._layer = new Layer(this);
+  }
+
+  /** @internal The policies `execute` runs as layers: `[this]` for a strategy, flattened for a pipeline. */
+  get _layers(): readonly PolicyBase<any>[] {
+    return this.plan?.map((layer) => layer.policy) ?? [this];
+  }
+
+  set _layers(layers: readonly PolicyBase<any>[]) {
+    this.plan = layers.map((policy) => policy._layer);
+  }
+
+  /** @internal The layer records of `_layers`, as the executor runs them. */
+  get _plan(): readonly Layer[] {
+    return (this.plan ??= [this._layer]);
+  }
+
+  /** @internal How the executor drives this policy. */
+  get _mode(): LayerMode {
+    const flags = this._layer.flags;
+    if ((flags & LayerFlag.Around) !== 0) return LayerMode.Around;
+    return (flags & LayerFlag.Wrapper) !== 0 ? LayerMode.Wrapper : LayerMode.Step;
+  }
+
+  set _mode(mode: LayerMode) {
+    this._layer.set(LayerFlag.Wrapper, mode === LayerMode.Wrapper);
+    this._layer.set(LayerFlag.Around, mode === LayerMode.Around);
+  }
+
+  /** @internal When true, `_enter` returns a child `ExecutionContext` that the inner layers receive. */
+  get _scoped(): boolean {
+    return (this._layer.flags & LayerFlag.Scoped) !== 0;
+  }
+
+  set _scoped(scoped: boolean) {
+    this._layer.set(LayerFlag.Scoped, scoped);
+  }
+
+  /** @internal Keeps the layer record's `observed` flag in step with the listeners. */
+  protected override _listenersChanged(): void {
+    this._layer.set(LayerFlag.Observed, this.listening('success') || this.listening('failure'));
   }
 
   execute<T>(fn: Work<T>, options?: ExecuteOptions): Promise<T> {
@@ -82,9 +163,10 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
     }
     const signal = options?.signal;
     const ctx = new ExecutionContext(signal, options?.key, options?.priority ?? 0);
-    if (signal === undefined) return runLayers(this._layers, 0, ctx, fn) as Promise<T>;
+    const plan = this.plan ?? this._plan;
+    if (signal === undefined) return runLayers(plan, 0, ctx, fn) as Promise<T>;
     if (signal.aborted) return Promise.reject(signal.reason);
-    return settleOrAbort(runLayers(this._layers, 0, ctx, fn) as Promise<T>, signal);
+    return settleOrAbort(runLayers(plan, 0, ctx, fn) as Promise<T>, signal);
   }
 
   wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>> {
@@ -108,16 +190,27 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
     return undefined;
   }
 
-  /** @internal Runs after the inner work succeeded. Wrappers may return `RECOVER`. */
-  _success(_ctx: ExecutionContext, _token: unknown, value: unknown): unknown {
-    if (this.listening('success')) this.emit('success', { value } as E['success']);
+  /**
+   * @internal Runs after the inner work succeeded. Wrappers may return
+   * `RECOVER`. The `success` event is emitted by the executor afterwards (so
+   * a policy with no exit work and nobody listening costs no call).
+   */
+  _success(_ctx: ExecutionContext, _token: unknown, _value: unknown): unknown {
     return undefined;
   }
 
-  /** @internal Runs after the inner work failed; returns the error to pass outwards. */
+  /** @internal Runs after the inner work failed; returns the error to pass outwards (the executor emits `failure`). */
   _failure(_ctx: ExecutionContext, _token: unknown, error: unknown): unknown {
-    if (this.listening('failure')) this.emit('failure', { error } as E['failure']);
     return error;
+  }
+
+  /** @internal Emits `success` or `failure` for a call that settled through this policy, if anyone listens. */
+  _emitOutcome(failed: boolean, outcome: unknown): void {
+    if (failed) {
+      if (this.listening('failure')) this.emit('failure', { error: outcome } as E['failure']);
+    } else if (this.listening('success')) {
+      this.emit('success', { value: outcome } as E['success']);
+    }
   }
 
   /** @internal Wrappers: handles a failure (or a `RECOVER`ed success), may re-run the inner layers. */
@@ -148,7 +241,7 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
  * @internal
  */
 export function runLayers(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
@@ -158,7 +251,7 @@ export function runLayers(
 
 /** Enters `layers[i..]`, runs the work, and arranges the exits. */
 function enterFrom(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   i: number,
   ctx: ExecutionContext,
@@ -170,17 +263,19 @@ function enterFrom(
   try {
     for (; i < n; i++) {
       const layer = layers[i]!;
-      if (layer._mode === LayerMode.Around) break;
-      const token = layer._enter(ctx);
+      const flags = layer.flags;
+      if ((flags & LayerFlag.Around) !== 0) break;
+      if ((flags & LayerFlag.Enters) === 0) continue;
+      const token = layer.policy._enter(ctx);
       if (token !== undefined) {
         if (token instanceof Promise) return enterLater(layers, from, i, ctx, fn, tokens, token);
-        (tokens ??= [])[i] = token;
-        if (layer._scoped) ctx = token as ExecutionContext;
+        (tokens ??= new Array(n))[i] = token;
+        if ((flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
       }
     }
     if (i < n) {
       const inner = i + 1;
-      result = layers[i]!._around(ctx, (c) => runLayers(layers, inner, c, fn));
+      result = layers[i]!.policy._around(ctx, (c) => runLayers(layers, inner, c, fn));
     } else {
       result = fn(ctx);
     }
@@ -199,7 +294,7 @@ function enterFrom(
 
 /** Waits for layer `i`'s pending admission (a queue, a rate-limit wait), then goes on entering. */
 async function enterLater(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   i: number,
   ctx: ExecutionContext,
@@ -214,15 +309,15 @@ async function enterLater(
     return exitLayers(layers, from, i, ctx, fn, tokens, true, error);
   }
   if (token !== undefined) {
-    (tokens ??= [])[i] = token;
-    if (layers[i]!._scoped) ctx = token as ExecutionContext;
+    (tokens ??= new Array(layers.length))[i] = token;
+    if ((layers[i]!.flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
   }
   return enterFrom(layers, from, i + 1, ctx, fn, tokens);
 }
 
 /** {@link exitLayers} for an outcome known synchronously, as a promise. */
 function settleNow(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   entered: number,
   ctx: ExecutionContext,
@@ -241,10 +336,11 @@ function settleNow(
 /**
  * Runs the exit steps of `layers[from..entered)`, innermost first, and
  * returns the outcome (or throws it). A wrapper that must recover hands the
- * rest over to {@link recoverAt}, and a promise is returned.
+ * rest over to {@link recoverAt}, and a promise is returned. A step layer
+ * with no exit steps and no outcome listeners is skipped without a call.
  */
 function exitLayers(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   entered: number,
   ctx: ExecutionContext,
@@ -255,21 +351,21 @@ function exitLayers(
 ): unknown {
   for (let j = entered - 1; j >= from; j--) {
     const layer = layers[j]!;
-    const token = tokens?.[j];
-    const layerCtx = layer._scoped && token !== undefined ? (token as ExecutionContext).parent! : ctx;
-    ctx = layerCtx;
+    const flags = layer.flags;
+    const token = tokens === undefined ? undefined : tokens[j];
+    if ((flags & LayerFlag.Scoped) !== 0 && token !== undefined) ctx = (token as ExecutionContext).parent!;
+    if ((flags & (LayerFlag.Wrapper | LayerFlag.Exits | LayerFlag.Observed)) === 0) continue;
+    const policy = layer.policy;
     try {
-      if (
-        layer._mode === LayerMode.Wrapper &&
-        (failed || layer._success(layerCtx, token, outcome) === RECOVER)
-      ) {
-        return recoverAt(layers, from, j, layerCtx, fn, tokens, failed, outcome);
+      if ((flags & LayerFlag.Wrapper) !== 0) {
+        if (failed || policy._success(ctx, token, outcome) === RECOVER) {
+          return recoverAt(layers, from, j, ctx, fn, tokens, failed, outcome);
+        }
+      } else if ((flags & LayerFlag.Exits) !== 0) {
+        if (failed) outcome = policy._failure(ctx, token, outcome);
+        else policy._success(ctx, token, outcome);
       }
-      if (failed) {
-        outcome = layer._failure(layerCtx, token, outcome);
-      } else if (layer._mode !== LayerMode.Wrapper) {
-        layer._success(layerCtx, token, outcome);
-      }
+      if ((flags & LayerFlag.Observed) !== 0) policy._emitOutcome(failed, outcome);
     } catch (error) {
       failed = true;
       outcome = error;
@@ -281,7 +377,7 @@ function exitLayers(
 
 /** Lets wrapper `layers[j]` recover (it may re-run the layers inside it), then exits the layers outside. */
 async function recoverAt(
-  layers: readonly PolicyBase<any>[],
+  layers: readonly Layer[],
   from: number,
   j: number,
   ctx: ExecutionContext,
@@ -292,7 +388,7 @@ async function recoverAt(
 ): Promise<unknown> {
   const inner = j + 1;
   try {
-    outcome = await layers[j]!._recover(ctx, tokens?.[j], failed, outcome, (c) =>
+    outcome = await layers[j]!.policy._recover(ctx, tokens?.[j], failed, outcome, (c) =>
       runLayers(layers, inner, c, fn),
     );
     failed = false;

@@ -73,9 +73,9 @@ export class FallbackPolicy<T = unknown> extends PolicyBase<FallbackEvents> {
     this.good = undefined;
   }
 
-  override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
+  override _success(_ctx: ExecutionContext, _token: unknown, value: unknown): unknown {
     if (this.ttl !== undefined) this.good = { value, at: this.clock.now() };
-    return super._success(ctx, token, value);
+    return undefined;
   }
 
   override async _recover(

@@ -189,7 +189,7 @@ export class KeyedPolicy<
       return Promise.reject(error);
     }
     if (entry.inFlight++ === 0) this.unlink(entry);
-    const work = runLayers(entry.policy._layers, 0, ctx, next as Work<unknown>);
+    const work = runLayers(entry.policy._plan, 0, ctx, next as Work<unknown>);
     work.then(
       (value) => {
         this.release(entry, ctx);

@@ -122,9 +122,8 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   }
 
   override _success(_ctx: ExecutionContext, _token: unknown, value: unknown): unknown {
-    if (this.retryOnResult?.(value, 1) === true) return RECOVER;
-    if (this.listening('success')) this.emit('success', { value });
-    return undefined;
+    // `success` is emitted by the executor when this returns anything but RECOVER.
+    return this.retryOnResult?.(value, 1) === true ? RECOVER : undefined;
   }
 
   override async _recover(

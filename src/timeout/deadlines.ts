@@ -1,4 +1,4 @@
-import { type Clock, type TimerHandle, setTimerKeepAlive } from '../core/clock.js';
+import { type Clock, isCostlyClock, type TimerHandle, setTimerKeepAlive } from '../core/clock.js';
 
 /** An entry in a {@link DeadlineQueue}: linked in place, no wrapper allocated. */
 export interface DeadlineEntry {
@@ -22,6 +22,13 @@ export interface DeadlineEntry {
  * and ref the timer on every call, and each of those is a call into the
  * runtime costing more than the rest of a timeout's step. An idle process
  * still exits at once: the deferred check is itself an unref'd timer.
+ *
+ * With `slack`, {@link deadlineAfter} reads the clock at most once per
+ * `slack` ms: a deadline handed out while a reading is fresh is counted from
+ * the end of its freshness (`reading + slack`), so it is never early and at
+ * most `slack` late. If the event loop was blocked past that end, the
+ * deadlines handed out meanwhile are moved to count from when it unblocked.
+ * This only applies to the real clock (see `isCostlyClock`).
  */
 export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
@@ -34,7 +41,53 @@ export class DeadlineQueue {
   /** A pending check, on the next turn, that lets go of the process if still idle. */
   private idleCheck: TimerHandle | undefined;
 
-  constructor(private readonly clock: Clock) {}
+  /** When the fresh clock reading was taken (valid while `stampTimer` is set). */
+  private stampAt = 0;
+  /** Ends the fresh reading `slack` ms after it was taken. */
+  private stampTimer: TimerHandle | undefined;
+  /** The deadline last handed out from the fresh reading, and its length. */
+  private sharedDeadline = Number.NaN;
+  private sharedMs = 0;
+
+  /**
+   * @param slack How long one clock reading may serve `deadlineAfter`, in ms (0: read every time).
+   * @param sharesReadings Whether readings of `clock` may be shared at all (by default only the real clock's).
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly slack = 0,
+    private readonly sharesReadings: (clock: Clock) => boolean = isCostlyClock,
+  ) {}
+
+  /** The deadline `ms` from now (see the class comment on `slack`). */
+  deadlineAfter(ms: number): number {
+    if (this.stampTimer !== undefined && this.sharesReadings(this.clock)) {
+      this.sharedMs = ms;
+      return (this.sharedDeadline = this.stampAt + this.slack + ms);
+    }
+    const now = this.clock.now();
+    if (this.slack > 0 && this.stampTimer === undefined && this.sharesReadings(this.clock)) {
+      this.stampAt = now;
+      this.sharedDeadline = Number.NaN;
+      this.stampTimer = this.clock.setTimeout(this.endStamp, this.slack, true);
+    }
+    return now + ms;
+  }
+
+  private readonly endStamp = (): void => {
+    this.stampTimer = undefined;
+    const end = this.stampAt + this.slack;
+    const now = this.clock.now();
+    if (now <= end) return;
+    // The loop was blocked: deadlines handed out from the reading may belong
+    // to calls that started as late as now. They are the newest entries, at
+    // the tail; moving them later keeps the list in order.
+    const shared = this.sharedDeadline;
+    const moved = now + this.sharedMs;
+    for (let entry = this.tail; entry !== undefined && entry.deadline === shared; entry = entry.prev) {
+      entry.deadline = moved;
+    }
+  };
 
   get empty(): boolean {
     return this.head === undefined;

@@ -81,7 +81,10 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
     this.ms = checkNumber(p, 'ms', opts.ms, { min: 0, exclusiveMin: true });
     this.strategy = checkOneOf(p, 'strategy', opts.strategy, ['cooperative', 'aggressive'], 'cooperative');
     this.clock = checkClock(p, opts.clock);
-    this.deadlines = new DeadlineQueue(this.clock);
+    // Calls started within ms/64 (at most 25 ms) of each other may share one
+    // clock reading: a deadline then comes at most that much late, never early.
+    const slack = Math.min(this.ms / 64, 25);
+    this.deadlines = new DeadlineQueue(this.clock, slack >= 1 ? slack : 0);
     if (this.strategy === 'aggressive') this._mode = LayerMode.Around;
     else this._scoped = true;
   }
@@ -93,7 +96,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
 
   private start(ctx: ExecutionContext): TimedContext {
     const scope = new TimedContext(ctx, this);
-    scope.deadline = this.clock.now() + this.ms;
+    scope.deadline = this.deadlines.deadlineAfter(this.ms);
     this.deadlines.add(scope);
     return scope;
   }
@@ -143,14 +146,16 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
           this.end(scope);
           if (settled) return;
           settled = true;
-          super._success(ctx, scope, value);
+          this._emitOutcome(false, value);
           resolve(value);
         },
         (error: unknown) => {
           this.end(scope);
           if (settled) return;
           settled = true;
-          reject(super._failure(ctx, scope, this.failureOf(scope, error)));
+          const failure = this.failureOf(scope, error);
+          this._emitOutcome(true, failure);
+          reject(failure);
         },
       );
     });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import { type Context, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
@@ -270,5 +271,154 @@ describe('DeadlineQueue', () => {
     queue.add(entry(150));
     idleChecks.shift()!();
     expect(calls).toEqual([]);
+  });
+});
+
+/** A clock whose time and timers the test moves by hand, so a timer can run late (a blocked event loop). */
+class ManualClock implements Clock {
+  time = 0;
+  reads = 0;
+  readonly timers: { callback: () => void; due: number; unref: boolean }[] = [];
+  now(): number {
+    this.reads++;
+    return this.time;
+  }
+  setTimeout(callback: () => void, ms: number, unref?: boolean): unknown {
+    const timer = { callback, due: this.time + ms, unref: unref === true };
+    this.timers.push(timer);
+    return timer;
+  }
+  clearTimeout(handle: unknown): void {
+    const i = this.timers.indexOf(handle as never);
+    if (i >= 0) this.timers.splice(i, 1);
+  }
+  /** Runs the timers due by now, earliest first (late ones included). */
+  runDue(): void {
+    for (;;) {
+      const due = this.timers.filter((t) => t.due <= this.time).sort((a, b) => a.due - b.due)[0];
+      if (due === undefined) return;
+      this.timers.splice(this.timers.indexOf(due), 1);
+      due.callback();
+    }
+  }
+}
+
+/** A bare deadline entry that records when it expired. */
+function entryAt(queue: DeadlineQueue, ms: number, clock: ManualClock, expired: number[]): DeadlineEntry {
+  const entry: DeadlineEntry = {
+    deadline: queue.deadlineAfter(ms),
+    prev: undefined,
+    next: undefined,
+    queued: false,
+    expire: () => expired.push(clock.time),
+  };
+  queue.add(entry);
+  return entry;
+}
+
+describe('DeadlineQueue sharing clock readings (slack)', () => {
+  const shares = () => true;
+
+  it('reads the clock once per slack window, however many deadlines it hands out', () => {
+    const clock = new ManualClock();
+    clock.time = 1_000;
+    const queue = new DeadlineQueue(clock, 10, shares);
+    const deadlines = Array.from({ length: 100 }, () => queue.deadlineAfter(500));
+    expect(clock.reads).toBe(1);
+    // The first is exact; the others count from the end of the reading's window: late by ≤ slack, never early.
+    expect(deadlines[0]).toBe(1_500);
+    expect(new Set(deadlines.slice(1))).toEqual(new Set([1_510]));
+    // The window ends with its (unref'd) timer; the next deadline reads the clock again.
+    expect(clock.timers).toEqual([expect.objectContaining({ due: 1_010, unref: true })]);
+    clock.time = 1_010;
+    clock.runDue();
+    clock.time = 1_012;
+    expect(queue.deadlineAfter(500)).toBe(1_512);
+    expect(clock.reads).toBe(3);
+  });
+
+  it('without slack, or when readings may not be shared, every deadline reads the clock', () => {
+    const clock = new ManualClock();
+    const exact = new DeadlineQueue(clock, 0, shares);
+    const refused = new DeadlineQueue(clock, 10, () => false);
+    for (let i = 0; i < 5; i++) {
+      clock.time += 1;
+      expect(exact.deadlineAfter(100)).toBe(clock.time + 100);
+      expect(refused.deadlineAfter(100)).toBe(clock.time + 100);
+    }
+    expect(clock.reads).toBe(10);
+    expect(clock.timers).toEqual([]);
+  });
+
+  it('a deadline is never early and at most slack late, for any arrival times (timers on time)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 64, max: 5_000 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 60 }),
+        (slack, ms, gaps) => {
+          const clock = new ManualClock();
+          const queue = new DeadlineQueue(clock, slack, shares);
+          for (const gap of gaps) {
+            // Time moves in steps, and the window's timer runs on time at each step.
+            for (let t = 0; t < gap; t++) {
+              clock.time += 1;
+              clock.runDue();
+            }
+            const deadline = queue.deadlineAfter(ms);
+            expect(deadline).toBeGreaterThanOrEqual(clock.time + ms);
+            expect(deadline).toBeLessThanOrEqual(clock.time + ms + slack);
+          }
+        },
+      ),
+    );
+  });
+
+  it('a blocked event loop cannot make a deadline early: the late window moves the shared deadlines', () => {
+    const clock = new ManualClock();
+    const queue = new DeadlineQueue(clock, 10, shares);
+    const expired: number[] = [];
+    const first = entryAt(queue, 1_000, clock, expired);
+    const early = entryAt(queue, 1_000, clock, expired);
+    // The loop is blocked for 300 ms: the window's timer cannot run, and calls started now share the old reading.
+    clock.time = 300;
+    const late = entryAt(queue, 1_000, clock, expired);
+    expect(late.deadline).toBe(1_010);
+    // When the loop unblocks, the window's timer runs first (it is due first) and moves them.
+    clock.runDue();
+    expect([first.deadline, early.deadline, late.deadline]).toEqual([1_000, 1_300, 1_300]);
+    clock.time = 1_000;
+    clock.runDue();
+    expect(expired).toEqual([1_000]);
+    clock.time = 1_299;
+    clock.runDue();
+    expect(expired).toEqual([1_000]);
+    clock.time = 1_300;
+    clock.runDue();
+    expect(expired).toEqual([1_000, 1_300, 1_300]);
+  });
+
+  it('a timeout shares readings only on the real clock: virtual clocks and fake timers stay exact', async () => {
+    const { isCostlyClock, systemClock } = await import('../../src/core/clock.js');
+    expect(isCostlyClock(systemClock)).toBe(true);
+    expect(isCostlyClock(new VirtualClock())).toBe(false);
+    vi.useFakeTimers();
+    try {
+      expect(isCostlyClock(systemClock)).toBe(false);
+      // Two calls started together under fake timers both time out at exactly 100 ms.
+      const policy = timeout(100);
+      const hang = (ctx: Context) =>
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      const calls = [policy.execute(hang), policy.execute(hang)].map((p) => p.catch((e: Error) => e.name));
+      await vi.advanceTimersByTimeAsync(99);
+      let settled = 0;
+      for (const call of calls) void call.then(() => settled++);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await Promise.all(calls)).toEqual(['TimeoutError', 'TimeoutError']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

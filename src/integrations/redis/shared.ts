@@ -216,8 +216,14 @@ export abstract class RedisPolicy<E extends RedisPolicyEvents> extends PolicyBas
   /** @internal Exit of a call decided by `local`: returns the error to pass on (failure) or undefined. */
   protected exitLocal(ctx: ExecutionContext, token: LocalToken, failed: boolean, outcome: unknown): unknown {
     const local = this.local!;
-    if (failed) return local._failure(ctx, token.token, outcome);
+    // The executor emits a layer's outcome events; `local` runs as part of this layer, so its own are emitted here.
+    if (failed) {
+      const error = local._failure(ctx, token.token, outcome);
+      local._emitOutcome(true, error);
+      return error;
+    }
     local._success(ctx, token.token, outcome);
+    local._emitOutcome(false, outcome);
     return undefined;
   }
 }
