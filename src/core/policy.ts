@@ -68,6 +68,13 @@ export const LayerFlag = {
   Exits: 16,
   /** Someone listens to the policy's `success` or `failure`. */
   Observed: 32,
+  /**
+   * The policy has work to do when the inner work succeeded (it overrides
+   * `_success`; a wrapper clears it when its `_success` would do nothing).
+   * When no entered layer has this or `Observed`, the happy path needs no
+   * callback at all: the work's value passes straight through.
+   */
+  Succeeds: 64,
 } as const;
 
 /**
@@ -88,7 +95,8 @@ export class Layer {
     const base = PolicyBase.prototype;
     this.flags =
       (policy._enter !== base._enter ? LayerFlag.Enters : 0) |
-      (policy._success !== base._success || policy._failure !== base._failure ? LayerFlag.Exits : 0);
+      (policy._success !== base._success || policy._failure !== base._failure ? LayerFlag.Exits : 0) |
+      (policy._success !== base._success ? LayerFlag.Succeeds : 0);
   }
 
   /** Sets or clears `flag`. */
@@ -143,7 +151,11 @@ export abstract class PolicyBase<E extends PolicyEvents = PolicyEvents>
     this._layer.set(LayerFlag.Around, mode === LayerMode.Around);
   }
 
-  /** @internal When true, `_enter` returns a child `ExecutionContext` that the inner layers receive. */
+  /**
+   * @internal When true, `_enter` returns a child `ExecutionContext` (always,
+   * or a promise of one) that the inner layers receive; the exit steps get
+   * that scope as their token.
+   */
   get _scoped(): boolean {
     return (this._layer.flags & LayerFlag.Scoped) !== 0;
   }
@@ -269,8 +281,9 @@ function enterFrom(
       const token = layer.policy._enter(ctx);
       if (token !== undefined) {
         if (token instanceof Promise) return enterLater(layers, from, i, ctx, fn, tokens, token);
-        (tokens ??= new Array(n))[i] = token;
+        // A scope is found again at exit as the context itself: no token kept.
         if ((flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
+        else (tokens ??= new Array(n))[i] = token;
       }
     }
     if (i < n) {
@@ -286,9 +299,17 @@ function enterFrom(
   // the same timing whether the work is synchronous or not.
   const entered = i;
   const innerCtx = ctx;
+  let flags = 0;
+  for (let j = from; j < entered; j++) flags |= layers[j]!.flags;
+  const onFailure = (error: unknown) => exitLayers(layers, from, entered, innerCtx, fn, tokens, true, error);
+  if ((flags & (LayerFlag.Succeeds | LayerFlag.Observed)) === 0) {
+    // Nothing to do on success (a retry, a fallback, a rate limit): the
+    // value passes through without a callback.
+    return Promise.resolve(result).then(undefined, onFailure);
+  }
   return Promise.resolve(result).then(
     (value) => exitLayers(layers, from, entered, innerCtx, fn, tokens, false, value),
-    (error: unknown) => exitLayers(layers, from, entered, innerCtx, fn, tokens, true, error),
+    onFailure,
   );
 }
 
@@ -309,8 +330,8 @@ async function enterLater(
     return exitLayers(layers, from, i, ctx, fn, tokens, true, error);
   }
   if (token !== undefined) {
-    (tokens ??= new Array(layers.length))[i] = token;
     if ((layers[i]!.flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
+    else (tokens ??= new Array(layers.length))[i] = token;
   }
   return enterFrom(layers, from, i + 1, ctx, fn, tokens);
 }
@@ -352,8 +373,14 @@ function exitLayers(
   for (let j = entered - 1; j >= from; j--) {
     const layer = layers[j]!;
     const flags = layer.flags;
-    const token = tokens === undefined ? undefined : tokens[j];
-    if ((flags & LayerFlag.Scoped) !== 0 && token !== undefined) ctx = (token as ExecutionContext).parent!;
+    let token: unknown;
+    if ((flags & LayerFlag.Scoped) !== 0) {
+      // The innermost context left is this layer's own scope (see `_scoped`).
+      token = ctx;
+      ctx = ctx.parent!;
+    } else {
+      token = tokens === undefined ? undefined : tokens[j];
+    }
     if ((flags & (LayerFlag.Wrapper | LayerFlag.Exits | LayerFlag.Observed)) === 0) continue;
     const policy = layer.policy;
     try {

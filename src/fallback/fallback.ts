@@ -1,6 +1,6 @@
 import { checkClock, type Clock } from '../core/clock.js';
 import type { ExecutionContext } from '../core/context.js';
-import { LayerMode, PolicyBase, type PolicyEvents } from '../core/policy.js';
+import { LayerFlag, LayerMode, PolicyBase, type PolicyEvents } from '../core/policy.js';
 import { checkFunction, checkKeys, checkNumber, checkObject, checkString } from '../core/validate.js';
 
 /** Options of {@link fallback}: `value`, `lastKnownGood`, or both. */
@@ -61,6 +61,8 @@ export class FallbackPolicy<T = unknown> extends PolicyBase<FallbackEvents> {
             exclusiveMin: true,
             infinite: true,
           });
+    // Only a last known good gives `_success` anything to do.
+    this._layer.set(LayerFlag.Succeeds, this.ttl !== undefined);
     if (!this.hasValue && this.ttl === undefined) {
       throw new TypeError('fallback: needs value or lastKnownGood, got neither');
     }

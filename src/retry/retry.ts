@@ -3,7 +3,7 @@ import { checkBudget, type RetryBudgetContract, recordFirstAttempt } from '../co
 import { checkClock, type Clock } from '../core/clock.js';
 import type { ExecutionContext } from '../core/context.js';
 import { isRetryable, retryAfterOf } from '../core/errors.js';
-import { LayerMode, PolicyBase, type PolicyEvents, RECOVER } from '../core/policy.js';
+import { LayerFlag, LayerMode, PolicyBase, type PolicyEvents, RECOVER } from '../core/policy.js';
 import { sleep } from '../core/sleep.js';
 import { checkFunction, checkKeys, checkNumber, checkObject, checkString } from '../core/validate.js';
 
@@ -98,6 +98,8 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     this.backoff = toBackoff(p, 'backoff', options.backoff) ?? exponential();
     this.retryOn = checkFunction(p, 'retryOn', options.retryOn);
     this.retryOnResult = checkFunction(p, 'retryOnResult', options.retryOnResult);
+    // Only a result check gives `_success` anything to do.
+    this._layer.set(LayerFlag.Succeeds, this.retryOnResult !== undefined);
     this.maxDuration =
       options.maxDuration === undefined
         ? undefined
