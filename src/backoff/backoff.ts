@@ -52,12 +52,18 @@ export interface DecorrelatedJitterOptions {
   random?: () => number;
 }
 
+// One constant per factory, so that a bundle keeping only `exponential` (retry's default) drops the others' lists.
+const CONSTANT_OPTIONS = ['jitter', 'random'] as const;
+const LINEAR_OPTIONS = ['initial', 'step', 'max', 'jitter', 'random'] as const;
+const EXPONENTIAL_OPTIONS = ['initial', 'max', 'factor', 'jitter', 'random'] as const;
+const DECORRELATED_JITTER_OPTIONS = ['initial', 'max', 'random'] as const;
+
 /** The option names each backoff factory accepts (unknown keys are rejected). */
 export const BACKOFF_OPTIONS = {
-  constant: ['jitter', 'random'],
-  linear: ['initial', 'step', 'max', 'jitter', 'random'],
-  exponential: ['initial', 'max', 'factor', 'jitter', 'random'],
-  decorrelatedJitter: ['initial', 'max', 'random'],
+  constant: CONSTANT_OPTIONS,
+  linear: LINEAR_OPTIONS,
+  exponential: EXPONENTIAL_OPTIONS,
+  decorrelatedJitter: DECORRELATED_JITTER_OPTIONS,
 } as const;
 
 const DEFAULT_INITIAL = 100;
@@ -94,7 +100,7 @@ function constant(ms: number, options?: JitterOptions): Backoff {
   const name = 'backoff.constant';
   checkNumber(name, 'ms', ms, { min: 0 });
   checkObject(name, 'options', options);
-  checkKeys(name, options, BACKOFF_OPTIONS.constant);
+  checkKeys(name, options, CONSTANT_OPTIONS);
   const { jitter, random } = jitterOptions(name, options, 'none');
   return { delay: () => applyJitter(ms, jitter, random) };
 }
@@ -103,7 +109,7 @@ function constant(ms: number, options?: JitterOptions): Backoff {
 function linear(options?: LinearBackoffOptions): Backoff {
   const name = 'backoff.linear';
   checkObject(name, 'options', options);
-  checkKeys(name, options, BACKOFF_OPTIONS.linear);
+  checkKeys(name, options, LINEAR_OPTIONS);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const step = checkNumber(name, 'step', options?.step, { min: 0 }, initial);
   const max = checkMax(name, options?.max, initial);
@@ -118,7 +124,7 @@ function linear(options?: LinearBackoffOptions): Backoff {
 export function exponential(options?: ExponentialBackoffOptions): Backoff {
   const name = 'backoff.exponential';
   checkObject(name, 'options', options);
-  checkKeys(name, options, BACKOFF_OPTIONS.exponential);
+  checkKeys(name, options, EXPONENTIAL_OPTIONS);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const max = checkMax(name, options?.max, initial);
   const factor = checkNumber(name, 'factor', options?.factor, { min: 1 }, 2);
@@ -138,7 +144,7 @@ export function exponential(options?: ExponentialBackoffOptions): Backoff {
 function decorrelatedJitter(options?: DecorrelatedJitterOptions): Backoff {
   const name = 'backoff.decorrelatedJitter';
   checkObject(name, 'options', options);
-  checkKeys(name, options, BACKOFF_OPTIONS.decorrelatedJitter);
+  checkKeys(name, options, DECORRELATED_JITTER_OPTIONS);
   const initial = checkNumber(name, 'initial', options?.initial, { min: 0 }, DEFAULT_INITIAL);
   const max = checkMax(name, options?.max, initial);
   const random = checkFunction<() => number>(name, 'random', options?.random) ?? Math.random;

@@ -201,7 +201,7 @@ export const chaos: {
   readonly latency: (options: ChaosLatencyOptions) => ChaosLatencyPolicy;
   /** Returns `value` for a `rate` share of calls, without calling the work. */
   readonly result: <T>(options: ChaosResultOptions<T>) => ChaosResultPolicy<T>;
-} = Object.freeze({
+} = /* @__PURE__ */ Object.freeze({
   fault: (options: ChaosFaultOptions) => new ChaosFaultPolicy(options),
   latency: (options: ChaosLatencyOptions) => new ChaosLatencyPolicy(options),
   result: <T>(options: ChaosResultOptions<T>) => new ChaosResultPolicy<T>(options),

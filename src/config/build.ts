@@ -7,7 +7,7 @@ import { show } from '../core/validate.js';
 import { KeyedPolicy } from '../keyed/keyed.js';
 import { crossCheck } from './checks.js';
 import { type ConfigIssue, issue } from './errors.js';
-import { DEFAULT_ORDER, KEYABLE, type LayerKey, PIPELINE_KEYS } from './order.js';
+import { DEFAULT_ORDER, KEYABLE, type LayerKey, PIPELINE_KEYS, withLayerKeys } from './order.js';
 import { buildSection, copyData, isPlainObject, type SectionOutcome } from './section.js';
 import { BUDGET_SPEC, CHAOS_SPECS, KEYED_SPEC, LAYER_SPECS, type Spec } from './sections.js';
 
@@ -89,7 +89,7 @@ function refsOf(code: Options | undefined, extra: readonly unknown[]): unknown[]
   return refs;
 }
 
-const CODE_SECTION_KEYS: readonly string[] = [...DEFAULT_ORDER, 'retryBudget', 'keyed'];
+const CODE_SECTION_KEYS: readonly string[] = /* @__PURE__ */ withLayerKeys('retryBudget', 'keyed');
 
 /** Checks the `code` option's shape: pipelines that exist, policy keys that exist, objects. */
 function checkCode(code: unknown, names: readonly string[], issues: ConfigIssue[]): Record<string, Options> {

@@ -50,5 +50,18 @@ export const KEYABLE: readonly LayerKey[] = [
   'adaptiveConcurrency',
 ];
 
+/**
+ * {@link DEFAULT_ORDER} followed by `extra`. A function, called with a pure annotation, because a
+ * bundler must keep a top-level spread (it runs an iterator) even when nothing uses the result.
+ * @internal
+ */
+export function withLayerKeys(...extra: string[]): readonly string[] {
+  return [...DEFAULT_ORDER, ...extra];
+}
+
 /** Every key a pipeline section may hold. @internal */
-export const PIPELINE_KEYS: readonly string[] = [...DEFAULT_ORDER, 'order', 'retryBudget', 'keyed'];
+export const PIPELINE_KEYS: readonly string[] = /* @__PURE__ */ withLayerKeys(
+  'order',
+  'retryBudget',
+  'keyed',
+);

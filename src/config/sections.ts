@@ -91,27 +91,45 @@ function spec(
 const timeoutSpec = (prefix: string) =>
   spec(prefix, TIMEOUT_OPTIONS, (o) => new TimeoutPolicy(o as never), { durations: ['ms'], shorthand: 'ms' });
 
-const rateLimitOptions = [
-  ...new Set([...RATE_LIMIT_OPTIONS.tokenBucket, ...RATE_LIMIT_OPTIONS.slidingWindow]),
-];
+// The spreads and property reads below run inside functions called with a pure annotation: at the
+// top level a bundler would have to keep them (and all they reference) in every bundle of the entry.
+
+/** The options of either rate limit type, once each. */
+function rateLimitOptions(): string[] {
+  return [...new Set([...RATE_LIMIT_OPTIONS.tokenBucket, ...RATE_LIMIT_OPTIONS.slidingWindow])];
+}
+
+/** A chaos strategy's spec, from its own option list. */
+function chaosSpec(
+  kind: keyof typeof CHAOS_OPTIONS,
+  build: Spec['build'],
+  extra?: Parameters<typeof spec>[3],
+): Spec {
+  return spec(`chaos.${kind}`, CHAOS_OPTIONS[kind], build, extra);
+}
 
 /** The pipeline keys that become layers, and the policy each builds. @internal */
 export const LAYER_SPECS = {
-  fallback: spec('fallback', FALLBACK_OPTIONS, (o) => new FallbackPolicy(o as never), {
+  fallback: /* @__PURE__ */ spec('fallback', FALLBACK_OPTIONS, (o) => new FallbackPolicy(o as never), {
     durations: ['lastKnownGood.ttl'],
   }),
-  rateLimit: spec('rateLimit', rateLimitOptions, (o) => new RateLimitPolicy(o as never), {
-    durations: ['per', 'window', 'maxWait'],
-  }),
-  totalTimeout: timeoutSpec('timeout'),
-  retry: spec('retry', RETRY_OPTIONS, (o) => new RetryPolicy(o as never), {
+  rateLimit: /* @__PURE__ */ spec(
+    'rateLimit',
+    /* @__PURE__ */ rateLimitOptions(),
+    (o) => new RateLimitPolicy(o as never),
+    {
+      durations: ['per', 'window', 'maxWait'],
+    },
+  ),
+  totalTimeout: /* @__PURE__ */ timeoutSpec('timeout'),
+  retry: /* @__PURE__ */ spec('retry', RETRY_OPTIONS, (o) => new RetryPolicy(o as never), {
     durations: ['maxDuration', 'maxRetryAfter'],
     backoffs: ['backoff'],
   }),
-  hedge: spec('hedge', HEDGE_OPTIONS, (o) => new HedgePolicy(o as never), {
+  hedge: /* @__PURE__ */ spec('hedge', HEDGE_OPTIONS, (o) => new HedgePolicy(o as never), {
     durations: ['delay', 'fallbackDelay', 'minDelay'],
   }),
-  circuitBreaker: spec(
+  circuitBreaker: /* @__PURE__ */ spec(
     'circuitBreaker',
     CIRCUIT_BREAKER_OPTIONS,
     (o) => new CircuitBreakerPolicy(o as never),
@@ -120,16 +138,16 @@ export const LAYER_SPECS = {
       backoffs: ['openFor'],
     },
   ),
-  throttle: spec('throttle', THROTTLE_OPTIONS, (o) => new ThrottlePolicy(o as never), {
+  throttle: /* @__PURE__ */ spec('throttle', THROTTLE_OPTIONS, (o) => new ThrottlePolicy(o as never), {
     durations: ['window'],
   }),
-  timeout: timeoutSpec('timeout'),
-  bulkhead: spec('bulkhead', BULKHEAD_OPTIONS, (o) => new BulkheadPolicy(o as never), {
+  timeout: /* @__PURE__ */ timeoutSpec('timeout'),
+  bulkhead: /* @__PURE__ */ spec('bulkhead', BULKHEAD_OPTIONS, (o) => new BulkheadPolicy(o as never), {
     durations: ['queueTimeout'],
     infinities: ['queue'],
     shorthand: 'limit',
   }),
-  adaptiveConcurrency: spec(
+  adaptiveConcurrency: /* @__PURE__ */ spec(
     'adaptiveConcurrency',
     ADAPTIVE_CONCURRENCY_OPTIONS,
     (o) => new AdaptiveConcurrencyPolicy(o as never),
@@ -139,15 +157,15 @@ export const LAYER_SPECS = {
 
 /** The three chaos strategies, in the order they are layered (latency first, so a delayed call may still fail). @internal */
 export const CHAOS_SPECS = {
-  latency: spec('chaos.latency', CHAOS_OPTIONS.latency, (o) => new ChaosLatencyPolicy(o as never), {
+  latency: /* @__PURE__ */ chaosSpec('latency', (o) => new ChaosLatencyPolicy(o as never), {
     durations: ['ms'],
   }),
-  fault: spec('chaos.fault', CHAOS_OPTIONS.fault, (o) => new ChaosFaultPolicy(o as never)),
-  result: spec('chaos.result', CHAOS_OPTIONS.result, (o) => new ChaosResultPolicy(o as never)),
+  fault: /* @__PURE__ */ chaosSpec('fault', (o) => new ChaosFaultPolicy(o as never)),
+  result: /* @__PURE__ */ chaosSpec('result', (o) => new ChaosResultPolicy(o as never)),
 } as const satisfies Record<string, Spec>;
 
 /** A pipeline's retry budget, shared by its `retry` and `hedge`. @internal */
-export const BUDGET_SPEC: Spec = spec(
+export const BUDGET_SPEC: Spec = /* @__PURE__ */ spec(
   'retryBudget',
   RETRY_BUDGET_OPTIONS,
   (o) => new RetryBudget(o as never),
@@ -161,7 +179,7 @@ export const BUDGET_SPEC: Spec = spec(
  * options are checked here; `policies` is read by the pipeline builder.
  * @internal
  */
-export const KEYED_SPEC: Spec = spec(
+export const KEYED_SPEC: Spec = /* @__PURE__ */ spec(
   'keyed',
   KEYED_OPTIONS,
   // Validation only: the real keyed wrappers are made per listed policy.
@@ -182,7 +200,7 @@ class KeyedCheck {
 }
 
 /** Every kind of backoff, from `backoff`'s own option lists. @internal */
-export const BACKOFF_TYPES = Object.keys(BACKOFF_OPTIONS) as (keyof typeof BACKOFF_OPTIONS)[];
+export const BACKOFF_TYPES = /* @__PURE__ */ Object.keys(BACKOFF_OPTIONS) as (keyof typeof BACKOFF_OPTIONS)[];
 
 /** Options a backoff takes in data: its own list, `type`, and `ms` for a constant one. @internal */
 export function backoffDataOptions(type: keyof typeof BACKOFF_OPTIONS): readonly string[] {

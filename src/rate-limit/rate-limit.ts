@@ -82,12 +82,14 @@ export interface RateLimitEvents extends PolicyEvents {
   wait: { readonly delay: number };
 }
 
-const COMMON = ['type', 'mode', 'maxWait', 'cost', 'clock', 'name'] as const;
-
-/** The option names `rateLimit` accepts, per `type` (for config validation). */
+/**
+ * The option names `rateLimit` accepts, per `type` (for config validation). Spelled out rather than
+ * spread from a shared list: a bundler must keep a spread (it runs an iterator) in every bundle that
+ * imports anything from the chunk holding it.
+ */
 export const RATE_LIMIT_OPTIONS = {
-  tokenBucket: [...COMMON, 'rate', 'per', 'burst'],
-  slidingWindow: [...COMMON, 'limit', 'window'],
+  tokenBucket: ['type', 'mode', 'maxWait', 'cost', 'clock', 'name', 'rate', 'per', 'burst'],
+  slidingWindow: ['type', 'mode', 'maxWait', 'cost', 'clock', 'name', 'limit', 'window'],
 } as const;
 
 /** Largest sliding-window `limit`: 8 MB of timestamps. */

@@ -263,4 +263,4 @@ function signal(): AbortSignal {
  * Works with TC39 standard decorators and with TypeScript's
  * `experimentalDecorators`; the dialect is detected from the arguments.
  */
-export const resilient: Resilient = Object.assign(create, { context, signal }) as Resilient;
+export const resilient: Resilient = /* @__PURE__ */ Object.assign(create, { context, signal }) as Resilient;

@@ -280,7 +280,7 @@ function registerHealthRoute(
  * Register it before the routes it guards; set a route's policy with
  * `config: { bulwark: policy }` (or `false` for none).
  */
-const fastifyBulwark = fp(bulwarkPlugin, { fastify: '5.x', name: 'bulwark' });
+const fastifyBulwark = /* @__PURE__ */ fp(bulwarkPlugin, { fastify: '5.x', name: 'bulwark' });
 
 export { fastifyBulwark };
 export default fastifyBulwark;

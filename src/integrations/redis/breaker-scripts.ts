@@ -93,7 +93,9 @@ end
  * 10 openFor ms for the next open, 11 state ttl ms.
  * Open reasons: 1 consecutiveFailures, 2 failureRate, 3 slowCallRate, 4 halfOpen.
  */
-export const SYNC = new LuaScript(`${PRELUDE}
+export const SYNC = /* @__PURE__ */ new LuaScript(
+  PRELUDE,
+  `
 local outcomes = ARGV[2]
 if st == 'c' then
   local wtype = ARGV[3]
@@ -172,7 +174,8 @@ if st == 'c' then
   end
 end
 return finish(tonumber(ARGV[11]), 0)
-`);
+`,
+);
 
 /**
  * Asks for a half-open probe. Moves an open breaker whose time is up to
@@ -180,7 +183,9 @@ return finish(tonumber(ARGV[11]), 0)
  * out `probeTimeout` ms ago without a verdict (their holders died).
  * ARGV: 1 halfOpenCalls, 2 probeTimeout ms, 3 state ttl ms.
  */
-export const PROBE = new LuaScript(`${PRELUDE}
+export const PROBE = /* @__PURE__ */ new LuaScript(
+  PRELUDE,
+  `
 local calls = tonumber(ARGV[1])
 if st == 'o' and now >= u then
   transition('h')
@@ -196,7 +201,8 @@ if st == 'h' and p < calls then
   changed = true
 end
 return finish(tonumber(ARGV[3]), granted)
-`);
+`,
+);
 
 /**
  * Reports a probe's verdict, counted only in the half-open round that handed
@@ -207,7 +213,9 @@ return finish(tonumber(ARGV[3]), granted)
  * ARGV: 1 generation, 2 verdict (0 ok, 1 failed, 2 slow ok, 3 slow failed, 4 cancelled),
  * 3 halfOpenCalls, 4 failLimit, 5 slowLimit, 6 openFor ms, 7 state ttl ms.
  */
-export const PROBE_RESULT = new LuaScript(`${PRELUDE}
+export const PROBE_RESULT = /* @__PURE__ */ new LuaScript(
+  PRELUDE,
+  `
 if st == 'h' and g == tonumber(ARGV[1]) then
   local verdict = tonumber(ARGV[2])
   if verdict == 4 then
@@ -229,14 +237,17 @@ if st == 'h' and g == tonumber(ARGV[1]) then
   end
 end
 return finish(tonumber(ARGV[7]), 0)
-`);
+`,
+);
 
 /**
  * Forces a state for the whole fleet. ARGV: 1 'i' isolate | 'c' reset (closes
  * and forgets the open history; an isolated breaker only forgets) | 'r' release
  * an isolation (closes only if still isolated), 2 state ttl ms.
  */
-export const FORCE = new LuaScript(`${PRELUDE}
+export const FORCE = /* @__PURE__ */ new LuaScript(
+  PRELUDE,
+  `
 local target = ARGV[1]
 if target == 'i' then
   if st ~= 'i' then transition('i') end
@@ -255,7 +266,8 @@ elseif target == 'r' and st == 'i' then
   close(3)
 end
 return finish(tonumber(ARGV[2]), 0)
-`);
+`,
+);
 
 /** Indexes in a script's answer. @internal */
 export const R_STATE = 0;

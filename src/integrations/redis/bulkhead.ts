@@ -27,20 +27,27 @@ const KEEP_ALIVE = `if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIR
  * KEYS[1]: sorted set of leases scored by expiry (ms, Redis clock).
  * ARGV: limit, lease ttl ms, lease id. Returns { admitted 0|1, leases held }.
  */
-const ACQUIRE = new LuaScript(`${NOW_MS}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+const ACQUIRE = /* @__PURE__ */ new LuaScript(
+  NOW_MS,
+  `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local running = redis.call('ZCARD', KEYS[1])
 if running >= tonumber(ARGV[1]) then return {0, running} end
 local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
-${KEEP_ALIVE}return {1, running + 1}
-`);
+`,
+  KEEP_ALIVE,
+  `return {1, running + 1}
+`,
+);
 
 /** ARGV: lease id. */
-const RELEASE = new LuaScript(`return redis.call('ZREM', KEYS[1], ARGV[1])
+const RELEASE = /* @__PURE__ */ new LuaScript(`return redis.call('ZREM', KEYS[1], ARGV[1])
 `);
 
 /** ARGV: lease ttl ms, lease ids... Extends the leases still held; returns the ids that were gone. */
-const RENEW = new LuaScript(`${NOW_MS}local ttl = tonumber(ARGV[1])
+const RENEW = /* @__PURE__ */ new LuaScript(
+  NOW_MS,
+  `local ttl = tonumber(ARGV[1])
 local lost = {}
 for i = 2, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
@@ -49,8 +56,11 @@ for i = 2, #ARGV do
     lost[#lost + 1] = ARGV[i]
   end
 end
-${KEEP_ALIVE}return lost
-`);
+`,
+  KEEP_ALIVE,
+  `return lost
+`,
+);
 
 /** Options of {@link distributedBulkhead}. */
 export interface DistributedBulkheadOptions extends RedisPolicyOptions {

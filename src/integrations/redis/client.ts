@@ -40,10 +40,19 @@ export function checkRedisClient(policy: string, value: unknown): RedisClient {
  * and user values only ever travel as KEYS and ARGV.
  */
 export class LuaScript {
+  /** The script, its parts joined. */
+  readonly source: string;
   private sha: string | undefined;
   private hashing = false;
 
-  constructor(readonly source: string) {}
+  /**
+   * Takes the source in parts rather than as a template literal with substitutions: scripts are
+   * module constants, created with a pure annotation so that a bundle drops those it does not use,
+   * and a bundler must keep a template literal with substitutions (it cannot tell they are strings).
+   */
+  constructor(...parts: string[]) {
+    this.source = parts.join('');
+  }
 
   run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const sha = this.sha;

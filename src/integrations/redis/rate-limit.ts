@@ -20,7 +20,7 @@ import {
  * Redis' own clock. ARGV: emission interval µs, burst, most wait µs (-1: no
  * limit), cost. Returns { admitted 0|1, wait µs, permits left }.
  */
-const GCRA = new LuaScript(`
+const GCRA = /* @__PURE__ */ new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
