@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { BulkheadFullError, CircuitOpenError, backoff, bulkhead, pipeline } from '../../../src/index.js';
 import type { RedisClient, SharedCircuitBreakerOptions } from '../../../src/integrations/redis/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
@@ -125,7 +125,11 @@ describeRedis('sharedCircuitBreaker (real Redis)', () => {
       ),
     );
     const settled = settleAll(calls);
-    await pause(50);
+    // Every call is decided by a Redis round trip: wait (bounded) until each
+    // was either admitted as a probe or refused, however loaded the machine.
+    let refused = 0;
+    for (const call of calls) call.catch(() => refused++);
+    await vi.waitFor(() => expect(probes + refused).toBe(30), { timeout: 5_000, interval: 10 });
     expect(probes).toBe(2);
     held.open();
     const { fulfilled, rejected } = await settled;
