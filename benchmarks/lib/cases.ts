@@ -42,6 +42,85 @@ const failing = async () => {
 };
 
 /**
+ * The issue's "five policies' synchronous steps fused into one async frame":
+ * five objects of five classes, each with an enter and an exit step that
+ * touch a counter, entered before the work and exited in one reaction. No
+ * context, no scope, no events: the floor any fused pipeline stands on.
+ */
+function fusedSteps(work: () => Promise<number>): () => Promise<number> {
+  interface Step {
+    enter(): void;
+    exit(): void;
+  }
+  const make = (tag: number): Step => {
+    // Five classes, so the calls below see five shapes as a pipeline does.
+    const classes = [
+      class {
+        n = 0;
+        enter() {
+          this.n += tag;
+        }
+        exit() {
+          this.n -= tag;
+        }
+      },
+      class {
+        m = 0;
+        enter() {
+          this.m += tag;
+        }
+        exit() {
+          this.m -= tag;
+        }
+      },
+      class {
+        k = 0;
+        enter() {
+          this.k++;
+        }
+        exit() {
+          this.k--;
+        }
+      },
+      class {
+        a = 0;
+        b = 0;
+        enter() {
+          this.a++;
+        }
+        exit() {
+          this.b++;
+        }
+      },
+      class {
+        open = false;
+        count = 0;
+        enter() {
+          if (!this.open) this.count++;
+        }
+        exit() {
+          this.count--;
+        }
+      },
+    ];
+    return new classes[tag]!();
+  };
+  const steps: Step[] = [0, 1, 2, 3, 4].map(make);
+  const exit = (value: number) => {
+    for (let i = steps.length - 1; i >= 0; i--) steps[i]!.exit();
+    return value;
+  };
+  const fail = (error: unknown) => {
+    for (let i = steps.length - 1; i >= 0; i--) steps[i]!.exit();
+    throw error;
+  };
+  return () => {
+    for (let i = 0; i < steps.length; i++) steps[i]!.enter();
+    return work().then(exit, fail);
+  };
+}
+
+/**
  * Every case, each with its own policy instance (no shared state): the
  * floors, each policy alone, the pipelines, and an open breaker rejecting.
  */
@@ -66,6 +145,8 @@ export async function buildSuite(lib: Bulwark): Promise<Suite> {
   add('floor', 'floor: one .then reaction', (w) => w().then((v) => v));
   add('floor', 'floor: one async wrapper', async (w) => await w());
   add('floor', 'floor: five nested async wrappers', () => nested5());
+  const fused = fusedSteps(freshWork());
+  add('floor', 'floor: five sync steps fused around one .then', () => fused());
   add('floor', BARE_REJECT, () => Promise.reject(failure), 'reject');
 
   // Each policy alone, happy path.
