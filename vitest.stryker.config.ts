@@ -31,10 +31,25 @@ const folders = process.env.MUTATION_TESTS?.split(',').map((f) => f.trim()) ?? A
 const unknown = folders.filter((f) => !ALL.includes(f));
 if (unknown.length > 0) throw new Error(`MUTATION_TESTS: unknown test folders ${unknown.join(', ')}`);
 
+// MUTATION_QUICK=1 leaves out the three slowest files (the leak test and the
+// two fuzzers), which cover nearly every mutant and so run for each: a run
+// takes about a third of the time, and its score is a lower bound.
+const SLOW = [
+  'test/core/leaks.test.ts',
+  'test/reliability/fuzz-execution.test.ts',
+  'test/reliability/fuzz-options.test.ts',
+];
+const quick = process.env.MUTATION_QUICK === '1';
+
 export default defineConfig({
   test: {
     include: folders.map((folder) => `test/${folder}/**/*.test.ts`),
-    exclude: ['test/keyed/memory.test.ts', 'test/reliability/soak.test.ts', '**/node_modules/**'],
+    exclude: [
+      'test/keyed/memory.test.ts',
+      'test/reliability/soak.test.ts',
+      '**/node_modules/**',
+      ...(quick ? SLOW : []),
+    ],
     // One module graph for all test files: loading src/ once instead of per
     // file makes each mutant run several times faster. Mutants are switched
     // at run time, so sharing the modules is safe.
