@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // The tests Stryker runs against each mutant (see stryker.config.mjs): the
-// in-process tests of the core and the strategies. Left out: tests that only
-// exercise code in a child process (the mutant is not active there), real
-// servers and Redis, and the docs and packaging checks.
+// in-process tests of the core, the strategies, configuration, the queue and
+// the integrations (Express and Fastify over loopback). Left out: tests that
+// only exercise code in a child process (the mutant is not active there),
+// Redis (it needs a server), and the docs and packaging checks.
 //
 // MUTATION_TESTS narrows the set to some test folders (comma-separated), so
 // a run over one source folder loads only the tests that matter for it:
@@ -26,6 +27,11 @@ const ALL = [
   'testing',
   'health',
   'reliability',
+  'config',
+  'queue',
+  'integrations',
+  'integration/express',
+  'integration/fastify',
 ];
 const folders = process.env.MUTATION_TESTS?.split(',').map((f) => f.trim()) ?? ALL;
 const unknown = folders.filter((f) => !ALL.includes(f));
@@ -47,6 +53,7 @@ export default defineConfig({
     exclude: [
       'test/keyed/memory.test.ts',
       'test/reliability/soak.test.ts',
+      'test/integrations/otel/example.test.ts',
       '**/node_modules/**',
       ...(quick ? SLOW : []),
     ],

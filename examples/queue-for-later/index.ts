@@ -41,7 +41,8 @@ export class FakeGateway {
 
   constructor(
     private readonly clock: Clock,
-    private readonly upAt: number,
+    /** When the gateway comes back (clock time); may be moved, e.g. by a test. */
+    public upAt: number,
   ) {}
 
   async charge(order: Order, idempotencyKey: string, _signal: AbortSignal): Promise<string> {
