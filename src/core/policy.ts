@@ -258,7 +258,26 @@ export function runLayers(
   ctx: ExecutionContext,
   fn: Work<unknown>,
 ): Promise<unknown> {
-  return enterFrom(layers, from, from, ctx, fn, undefined);
+  return enterFrom(layers, from, from, ctx, fn, -1, undefined, undefined);
+}
+
+/**
+ * The tokens the entered layers returned, passed along as three values:
+ * most calls have at most one (a breaker's generation), kept in `soloAt` /
+ * `solo` so that no array is allocated for it; a second token moves both
+ * into `tokens`, indexed by layer.
+ */
+function tokenAt(j: number, soloAt: number, solo: unknown, tokens: unknown[] | undefined): unknown {
+  if (tokens !== undefined) return tokens[j];
+  return j === soloAt ? solo : undefined;
+}
+
+/** Adds a second token: both go into an array indexed by layer. */
+function spill(n: number, soloAt: number, solo: unknown, tokens: unknown[] | undefined): unknown[] {
+  if (tokens !== undefined) return tokens;
+  const list = new Array<unknown>(n);
+  list[soloAt] = solo;
+  return list;
 }
 
 /** Enters `layers[i..]`, runs the work, and arranges the exits. */
@@ -268,6 +287,8 @@ function enterFrom(
   i: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
+  soloAt: number,
+  solo: unknown,
   tokens: unknown[] | undefined,
 ): Promise<unknown> {
   const n = layers.length;
@@ -280,10 +301,14 @@ function enterFrom(
       if ((flags & LayerFlag.Enters) === 0) continue;
       const token = layer.policy._enter(ctx);
       if (token !== undefined) {
-        if (token instanceof Promise) return enterLater(layers, from, i, ctx, fn, tokens, token);
+        if (token instanceof Promise)
+          return enterLater(layers, from, i, ctx, fn, soloAt, solo, tokens, token);
         // A scope is found again at exit as the context itself: no token kept.
         if ((flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
-        else (tokens ??= new Array(n))[i] = token;
+        else if (soloAt < 0) {
+          soloAt = i;
+          solo = token;
+        } else (tokens = spill(n, soloAt, solo, tokens))[i] = token;
       }
     }
     if (i < n) {
@@ -293,7 +318,7 @@ function enterFrom(
       result = fn(ctx);
     }
   } catch (error) {
-    return settleNow(layers, from, i, ctx, fn, tokens, true, error);
+    return settleNow(layers, from, i, ctx, fn, soloAt, solo, tokens, true, error);
   }
   // A plain value settles a tick later, as `await` would: slot holders see
   // the same timing whether the work is synchronous or not.
@@ -301,14 +326,15 @@ function enterFrom(
   const innerCtx = ctx;
   let flags = 0;
   for (let j = from; j < entered; j++) flags |= layers[j]!.flags;
-  const onFailure = (error: unknown) => exitLayers(layers, from, entered, innerCtx, fn, tokens, true, error);
+  const onFailure = (error: unknown) =>
+    exitLayers(layers, from, entered, innerCtx, fn, soloAt, solo, tokens, true, error);
   if ((flags & (LayerFlag.Succeeds | LayerFlag.Observed)) === 0) {
     // Nothing to do on success (a retry, a fallback, a rate limit): the
     // value passes through without a callback.
     return Promise.resolve(result).then(undefined, onFailure);
   }
   return Promise.resolve(result).then(
-    (value) => exitLayers(layers, from, entered, innerCtx, fn, tokens, false, value),
+    (value) => exitLayers(layers, from, entered, innerCtx, fn, soloAt, solo, tokens, false, value),
     onFailure,
   );
 }
@@ -320,6 +346,8 @@ async function enterLater(
   i: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
+  soloAt: number,
+  solo: unknown,
   tokens: unknown[] | undefined,
   pending: Promise<unknown>,
 ): Promise<unknown> {
@@ -327,13 +355,16 @@ async function enterLater(
   try {
     token = await pending;
   } catch (error) {
-    return exitLayers(layers, from, i, ctx, fn, tokens, true, error);
+    return exitLayers(layers, from, i, ctx, fn, soloAt, solo, tokens, true, error);
   }
   if (token !== undefined) {
     if ((layers[i]!.flags & LayerFlag.Scoped) !== 0) ctx = token as ExecutionContext;
-    else (tokens ??= new Array(layers.length))[i] = token;
+    else if (soloAt < 0) {
+      soloAt = i;
+      solo = token;
+    } else (tokens = spill(layers.length, soloAt, solo, tokens))[i] = token;
   }
-  return enterFrom(layers, from, i + 1, ctx, fn, tokens);
+  return enterFrom(layers, from, i + 1, ctx, fn, soloAt, solo, tokens);
 }
 
 /** {@link exitLayers} for an outcome known synchronously, as a promise. */
@@ -343,12 +374,14 @@ function settleNow(
   entered: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
+  soloAt: number,
+  solo: unknown,
   tokens: unknown[] | undefined,
   failed: boolean,
   outcome: unknown,
 ): Promise<unknown> {
   try {
-    return Promise.resolve(exitLayers(layers, from, entered, ctx, fn, tokens, failed, outcome));
+    return Promise.resolve(exitLayers(layers, from, entered, ctx, fn, soloAt, solo, tokens, failed, outcome));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -366,6 +399,8 @@ function exitLayers(
   entered: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
+  soloAt: number,
+  solo: unknown,
   tokens: unknown[] | undefined,
   failed: boolean,
   outcome: unknown,
@@ -379,14 +414,14 @@ function exitLayers(
       token = ctx;
       ctx = ctx.parent!;
     } else {
-      token = tokens === undefined ? undefined : tokens[j];
+      token = tokenAt(j, soloAt, solo, tokens);
     }
     if ((flags & (LayerFlag.Wrapper | LayerFlag.Exits | LayerFlag.Observed)) === 0) continue;
     const policy = layer.policy;
     try {
       if ((flags & LayerFlag.Wrapper) !== 0) {
         if (failed || policy._success(ctx, token, outcome) === RECOVER) {
-          return recoverAt(layers, from, j, ctx, fn, tokens, failed, outcome);
+          return recoverAt(layers, from, j, ctx, fn, soloAt, solo, tokens, failed, outcome);
         }
       } else if ((flags & LayerFlag.Exits) !== 0) {
         if (failed) outcome = policy._failure(ctx, token, outcome);
@@ -409,13 +444,16 @@ async function recoverAt(
   j: number,
   ctx: ExecutionContext,
   fn: Work<unknown>,
+  soloAt: number,
+  solo: unknown,
   tokens: unknown[] | undefined,
   failed: boolean,
   outcome: unknown,
 ): Promise<unknown> {
   const inner = j + 1;
+  const token = tokenAt(j, soloAt, solo, tokens);
   try {
-    outcome = await layers[j]!.policy._recover(ctx, tokens?.[j], failed, outcome, (c) =>
+    outcome = await layers[j]!.policy._recover(ctx, token, failed, outcome, (c) =>
       runLayers(layers, inner, c, fn),
     );
     failed = false;
@@ -423,7 +461,7 @@ async function recoverAt(
     failed = true;
     outcome = error;
   }
-  return exitLayers(layers, from, j, ctx, fn, tokens, failed, outcome);
+  return exitLayers(layers, from, j, ctx, fn, soloAt, solo, tokens, failed, outcome);
 }
 
 /**
