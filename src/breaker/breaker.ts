@@ -440,8 +440,7 @@ export class CircuitBreakerPolicy extends PolicyBase<CircuitBreakerEvents> {
   private trip(reason: CircuitOpenReason): void {
     const count = this.openCount + 1;
     // The backoff is user code: ask it before changing anything, so a throw leaves the state whole.
-    const asked = askOpenFor(this.cfg.openFor, count, this.lastDelay);
-    const delay = Number.isFinite(asked) && asked > 0 ? asked : 0;
+    const delay = askOpenFor(this.cfg.openFor, count, this.lastDelay);
     const { calls, failures, slow } = this;
     const from = this.st;
     this.openCount = count;

@@ -317,14 +317,20 @@ export function resolveBreakerOptions(
   };
 }
 
+/** The longest open period: what a timer can wait (about 24.8 days), and a snapshot can store. */
+export const MAX_OPEN_FOR = 2_147_483_647;
+
 /**
- * How long the `count`-th open since the breaker last closed asks to last
- * (`previous`: the last one's length). A backoff is user code: the caller
- * bounds the answer as its state needs.
+ * How long the `count`-th open since the breaker last closed lasts
+ * (`previous`: the last one's length), in ms. A backoff is user code: an
+ * answer that is not a positive number means no wait, and `Infinity` (open
+ * until `reset()`) or anything longer is held to {@link MAX_OPEN_FOR}, so
+ * that an open breaker never reads as ready for probes by mistake.
  * @internal
  */
 export function askOpenFor(openFor: number | Backoff, count: number, previous: number): number {
-  return typeof openFor === 'number' ? openFor : openFor.delay(count, previous);
+  const asked = typeof openFor === 'number' ? openFor : openFor.delay(count, previous);
+  return asked > 0 ? Math.min(asked, MAX_OPEN_FOR) : 0;
 }
 
 /** Validates every option (`name` and `initialState` are checked by the breaker) and applies the defaults. @internal */

@@ -385,6 +385,27 @@ describe('circuitBreaker: open', () => {
     expect(breaker.state).toBe('halfOpen');
   });
 
+  it('a backoff that answers Infinity keeps the breaker open (for 2^31 - 1 ms), never straight to half-open', async () => {
+    const clock = new VirtualClock();
+    const breaker = circuitBreaker({
+      consecutiveFailures: 1,
+      openFor: { delay: () => Number.POSITIVE_INFINITY },
+      clock,
+    });
+    const opened: number[] = [];
+    breaker.on('open', ({ retryAfter }) => opened.push(retryAfter));
+    await fail(breaker);
+    expect(opened).toEqual([2_147_483_647]);
+    await clock.advance(20 * 86_400_000);
+    expect(breaker.state).toBe('open');
+    const snapshot = breaker.snapshot();
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+    expect(snapshot.openFor).toBe(2_147_483_647);
+    const rejected = await fail(breaker);
+    expect(rejected).toBeInstanceOf(CircuitOpenError);
+    expect((rejected as CircuitOpenError).retryAfter).toBe(2_147_483_647 - 20 * 86_400_000);
+  });
+
   it('a backoff that throws fails the call and leaves the state as it was', async () => {
     const breaker = circuitBreaker({
       consecutiveFailures: 1,

@@ -474,7 +474,8 @@ export class SharedCircuitBreakerPolicy extends RedisPolicy<SharedCircuitBreaker
 
   private nextOpenFor(): number {
     const ms = askOpenFor(this.openFor, this.openCount + 1, this.lastOpenFor);
-    return Number.isFinite(ms) && ms >= 1 ? Math.round(ms) : 1;
+    // Redis expires keys in whole ms, at least 1.
+    return ms >= 1 ? Math.round(ms) : 1;
   }
 
   /** Takes in a script's answer: the fleet's state, generation and window. */
