@@ -141,6 +141,10 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
         reject(error);
       };
       work = next(scope);
+      // A deadline can pass while the work is being started (a clock that
+      // runs timers synchronously, such as fake timers advanced inside it):
+      // the work was not there to linger yet.
+      if (settled) ctx.linger(work);
       work.then(
         (value) => {
           this.end(scope);

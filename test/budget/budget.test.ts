@@ -1,21 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Clock, RETRY_BUDGET_OPTIONS, retry, retryBudget } from '../../src/index.js';
+import { RETRY_BUDGET_OPTIONS, retry, retryBudget } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-/** A clock whose time the test sets directly (the budget never schedules timers). */
-function manualClock(start = 0): Clock & { time: number } {
-  return {
-    time: start,
-    now() {
-      return this.time;
-    },
-    setTimeout: () => {
-      throw new Error('the budget must not schedule timers');
-    },
-    clearTimeout: () => {},
-  };
-}
+import { manualClock } from '../helpers/clocks.js';
 
 function takeAll(budget: { tryRetry(): boolean }, max = 10_000): number {
   let taken = 0;

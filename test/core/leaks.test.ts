@@ -2,12 +2,9 @@ import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Context, pipeline, retry, TimeoutError, timeout } from '../../src/index.js';
+import { pipeline, retry, TimeoutError, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-function honours({ signal }: Context): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-}
+import { honours } from '../helpers/work.js';
 
 describe('leaks', () => {
   it('10 000 executions sharing one long-lived caller signal leave no listener on it', async () => {

@@ -8,7 +8,6 @@ import { Emitter } from '../../src/core/events.js';
 import {
   BulkheadFullError,
   CircuitOpenError,
-  type Context,
   fallback,
   type Policy,
   pipeline,
@@ -20,15 +19,12 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { honours } from '../helpers/work.js';
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-function honours({ signal }: Context): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-}
 
 function settled<T>(p: Promise<T>): { outcome?: { value: T } | { error: unknown } } {
   const box: { outcome?: { value: T } | { error: unknown } } = {};

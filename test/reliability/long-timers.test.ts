@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setTimerKeepAlive } from '../../src/core/clock.js';
 import { bulkhead, hedge, retry, systemClock, TimeoutError, timeout } from '../../src/index.js';
+import { honours } from '../helpers/work.js';
 
 // setTimeout fires a delay over 2^31 − 1 ms (24.8 days) after 1 ms, in Node
 // and in browsers (and vitest's fake timers copy that). Found by fuzzing the
@@ -11,10 +12,6 @@ const DAY = 86_400_000;
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function honours({ signal }: { signal: AbortSignal }): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-}
 
 describe('timers longer than 2^31 − 1 ms on the system clock', () => {
   it('systemClock fires a long timer at its due time, not after 1 ms', () => {

@@ -4,6 +4,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { type Context, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { type DeadlineEntry, DeadlineQueue } from '../../src/timeout/deadlines.js';
+import { honours } from '../helpers/work.js';
 
 /** A timer handle that records whether it would keep a process alive, like Node's. */
 interface Handle {
@@ -42,10 +43,6 @@ class CountingClock implements Clock {
   clearTimeout(handle: unknown): void {
     this.virtual.clearTimeout((handle as Handle).id);
   }
-}
-
-function honours({ signal }: Context): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
 }
 
 describe('the shared deadline queue', () => {

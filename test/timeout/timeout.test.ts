@@ -2,7 +2,6 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ExecutionContext } from '../../src/core/context.js';
 import { PolicyBase } from '../../src/core/policy.js';
 import {
-  type Context,
   pipeline,
   retry,
   TimeoutError,
@@ -11,11 +10,7 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-/** Work that honours its signal: rejects with the signal's reason when aborted. */
-function honours({ signal }: Context): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-}
+import { honours } from '../helpers/work.js';
 
 /** Work that ignores its signal and settles after `ms` on `clock`. */
 function ignores<T>(clock: VirtualClock, ms: number, outcome: { value: T } | { error: unknown }) {

@@ -1,0 +1,32 @@
+import type { Clock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../src/testing/index.js';
+
+/** A virtual clock that counts how often it is read (to pin that a policy reads time only when it needs to). */
+export class ReadCountingClock implements Clock {
+  readonly virtual = new VirtualClock();
+  reads = 0;
+  now(): number {
+    this.reads++;
+    return this.virtual.now();
+  }
+  setTimeout(callback: () => void, ms: number): unknown {
+    return this.virtual.setTimeout(callback, ms);
+  }
+  clearTimeout(handle: unknown): void {
+    this.virtual.clearTimeout(handle);
+  }
+}
+
+/** A clock whose time the test sets directly, for code that must never schedule timers. */
+export function manualClock(start = 0): Clock & { time: number } {
+  return {
+    time: start,
+    now() {
+      return this.time;
+    },
+    setTimeout: () => {
+      throw new Error('no timer may be scheduled on this clock');
+    },
+    clearTimeout: () => {},
+  };
+}
