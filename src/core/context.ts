@@ -39,17 +39,17 @@ export class ExecutionContext implements Context {
   readonly parent: ExecutionContext | undefined;
   /** The caller's signal (root only). */
   private readonly callerSignal: AbortSignal | undefined;
-  private controller: AbortController | undefined;
+  private controller: AbortController | undefined = undefined;
   private ownReason: unknown = NOT_ABORTED;
-  private unlink: (() => void) | undefined;
+  private unlink: (() => void) | undefined = undefined;
   /**
    * Work below this context that a policy stopped waiting for but could not
    * stop (an aggressive timeout, a losing hedge). Slot-holding policies outside
    * release only once it has settled.
    */
-  lingering: Promise<void> | undefined;
+  lingering: Promise<void> | undefined = undefined;
   /** Retry budgets this call's first attempt was recorded in (root only; see `recordFirstAttempt`). */
-  budgets: unknown;
+  budgets: unknown = undefined;
 
   constructor(
     callerSignal: AbortSignal | undefined,

@@ -428,14 +428,16 @@ describeRedis('sharedCircuitBreaker (real Redis)', () => {
   });
 
   it('an instance asking for a probe learns that the fleet reopened or was isolated meanwhile', async () => {
-    const [a, b, c] = fleet(3, { minimumCalls: 1, openFor: 40, syncInterval: 10_000 });
+    // Real time on a real server: the open period is long enough that a
+    // busy machine still gets b's call in before the reopened breaker half-opens.
+    const [a, b, c] = fleet(3, { minimumCalls: 1, openFor: 300, syncInterval: 10_000 });
     await b!.execute(ok);
     await c!.execute(ok);
     await a!.execute(fail).catch(() => {});
     await a!.flush();
     await b!.flush();
     await c!.flush();
-    await pause(50);
+    await pause(320);
     // a takes the probe and fails it: the breaker reopens.
     await expect(a!.execute(fail)).rejects.toThrow('dependency down');
     await pause(10);
