@@ -32,24 +32,28 @@ const NOT_ABORTED: unique symbol = Symbol('not aborted');
  * @internal
  */
 export class ExecutionContext implements Context {
-  attempt = 1;
-  key: unknown;
-  priority: number;
+  // One of these is built per call (and per timeout scope). Its fields are
+  // `declare`d and assigned in the constructor: plain stores, where class
+  // field definitions cost noticeably more per object (A/B in
+  // docs/benchmarks.md). Every field is assigned, so all contexts share one shape.
+  declare attempt: number;
+  declare key: unknown;
+  declare priority: number;
   /** Enclosing scope; undefined at the root. */
-  readonly parent: ExecutionContext | undefined;
+  declare readonly parent: ExecutionContext | undefined;
   /** The caller's signal (root only). */
-  private readonly callerSignal: AbortSignal | undefined;
-  private controller: AbortController | undefined = undefined;
-  private ownReason: unknown = NOT_ABORTED;
-  private unlink: (() => void) | undefined = undefined;
+  declare private readonly callerSignal: AbortSignal | undefined;
+  declare private controller: AbortController | undefined;
+  declare private ownReason: unknown;
+  declare private unlink: (() => void) | undefined;
   /**
    * Work below this context that a policy stopped waiting for but could not
    * stop (an aggressive timeout, a losing hedge). Slot-holding policies outside
    * release only once it has settled.
    */
-  lingering: Promise<void> | undefined = undefined;
+  declare lingering: Promise<void> | undefined;
   /** Retry budgets this call's first attempt was recorded in (root only; see `recordFirstAttempt`). */
-  budgets: unknown = undefined;
+  declare budgets: unknown;
 
   constructor(
     callerSignal: AbortSignal | undefined,
@@ -57,10 +61,16 @@ export class ExecutionContext implements Context {
     priority: number,
     parent?: ExecutionContext,
   ) {
-    this.callerSignal = callerSignal;
+    this.attempt = 1;
     this.key = key;
     this.priority = priority;
     this.parent = parent;
+    this.callerSignal = callerSignal;
+    this.controller = undefined;
+    this.ownReason = NOT_ABORTED;
+    this.unlink = undefined;
+    this.lingering = undefined;
+    this.budgets = undefined;
   }
 
   /** A child scope that can be aborted on its own, without touching siblings. */

@@ -32,20 +32,26 @@ export interface TimeoutEvents extends PolicyEvents {
 
 /** A call's own scope under a timeout, linked into the policy's deadline queue. */
 class TimedContext extends ExecutionContext implements DeadlineEntry {
-  deadline = 0;
-  prev: DeadlineEntry | undefined = undefined;
-  next: DeadlineEntry | undefined = undefined;
-  queued = false;
-  timedOut = false;
+  // Built per call: `declare`d fields assigned in the constructor, as in ExecutionContext.
+  declare deadline: number;
+  declare prev: DeadlineEntry | undefined;
+  declare next: DeadlineEntry | undefined;
+  declare queued: boolean;
+  declare timedOut: boolean;
   /** Set by the aggressive strategy: rejects the waiting caller. */
-  onTimedOut: ((error: TimeoutError) => void) | undefined = undefined;
+  declare onTimedOut: ((error: TimeoutError) => void) | undefined;
+  declare private readonly policy: TimeoutPolicy;
 
-  constructor(
-    parent: ExecutionContext,
-    private readonly policy: TimeoutPolicy,
-  ) {
+  constructor(parent: ExecutionContext, policy: TimeoutPolicy) {
     super(undefined, parent.key, parent.priority, parent);
     this.attempt = parent.attempt;
+    this.deadline = 0;
+    this.prev = undefined;
+    this.next = undefined;
+    this.queued = false;
+    this.timedOut = false;
+    this.onTimedOut = undefined;
+    this.policy = policy;
   }
 
   expire(): void {
