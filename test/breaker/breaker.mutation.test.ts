@@ -3,7 +3,7 @@
  * src/breaker (see docs/testing.md, "Mutation testing"): each pins a
  * behaviour that no other test observed. Named after the behaviour, not the mutant.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeOutcomes } from '../../src/breaker/snapshot.js';
 import {
   type CircuitBreakerEvents,
@@ -12,6 +12,7 @@ import {
   circuitBreaker,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { manualClock } from '../helpers/clocks.js';
 import { fail, run, succeed } from './helpers.js';
 
 const closed: CircuitBreakerSnapshot = {
@@ -84,6 +85,19 @@ describe('circuitBreaker stats', () => {
     expect(breaker.stats).toMatchObject({ state: 'halfOpen', calls: 1, slowCalls: 0 });
   });
 
+  it('while isolated, stats keep the time window’s counts from before the isolation: time does not expire them', async () => {
+    const clock = manualClock();
+    const breaker = circuitBreaker({
+      failureRate: 1,
+      window: { type: 'time', duration: 1_000, buckets: 10 },
+      clock,
+    });
+    await run(breaker, 'fs');
+    breaker.isolate();
+    clock.time = 5_000;
+    expect(breaker.stats).toMatchObject({ state: 'isolated', calls: 2, failures: 1 });
+  });
+
   it('a slow call leaving the count window is no longer counted', async () => {
     const clock = new VirtualClock();
     const breaker = circuitBreaker({ slowCallDuration: 10, window: { type: 'count', size: 2 }, clock });
@@ -124,6 +138,21 @@ describe('circuitBreaker transitions and events', () => {
     expect(breaker.stats.retryAfter).toBe(0);
   });
 
+  it('a backoff answering -0 opens for +0 ms: no negative zero in the open event or the snapshot', async () => {
+    const breaker = circuitBreaker({
+      consecutiveFailures: 1,
+      openFor: { delay: () => -0 } as never,
+      clock: new VirtualClock(),
+    });
+    const opened: number[] = [];
+    breaker.on('open', (e) => opened.push(e.retryAfter));
+    await fail(breaker);
+    expect(opened).toHaveLength(1);
+    // toBe compares with Object.is: -0 fails.
+    expect(opened[0]).toBe(0);
+    expect(breaker.snapshot().openFor).toBe(0);
+  });
+
   it('closes early once the remaining probes cannot reach the failure limit (no slow-call tracking)', async () => {
     const clock = new VirtualClock();
     const breaker = circuitBreaker({
@@ -154,6 +183,50 @@ describe('circuitBreaker execute() on a breaker that is not closed', () => {
     const breaker = circuitBreaker({ consecutiveFailures: 1, clock: new VirtualClock() });
     await fail(breaker);
     await expect(breaker.execute(() => 'x', {})).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('rejects a call that has a signal at once, without listening to the signal', async () => {
+    const breaker = circuitBreaker({ consecutiveFailures: 1, clock: new VirtualClock() });
+    await fail(breaker);
+    const { signal } = new AbortController();
+    const listen = vi.spyOn(signal, 'addEventListener');
+    await expect(breaker.execute(() => 'x', { signal })).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(listen).not.toHaveBeenCalled();
+  });
+});
+
+describe('circuitBreaker time window expiry', () => {
+  const window = { type: 'time', duration: 1_000, buckets: 10 } as const;
+
+  it('a time window idle for years is expired at once, not one missed bucket at a time', async () => {
+    const clock = manualClock();
+    const breaker = circuitBreaker({
+      failureRate: 1,
+      window: { type: 'time', duration: 1_000, buckets: 1_000 },
+      clock,
+    });
+    await run(breaker, 'ff');
+    // Ten years of 1 ms buckets: walking them one by one would not finish.
+    clock.time = 10 * 365 * 24 * 3_600_000;
+    expect(breaker.stats).toMatchObject({ calls: 0, failures: 0 });
+    await run(breaker, 'f');
+    expect(breaker.stats).toMatchObject({ calls: 1, failures: 1 });
+  });
+
+  it('a window emptied by expiry follows a clock that stepped back: a new call lasts one window by that clock', async () => {
+    const clock = manualClock();
+    const breaker = circuitBreaker({ failureRate: 1, window, clock });
+    await run(breaker, 'f');
+    clock.time = 500;
+    expect(breaker.stats.calls).toBe(1);
+    clock.time = 1_200;
+    expect(breaker.stats.calls).toBe(0);
+    clock.time = 300;
+    await run(breaker, 'f');
+    clock.time = 1_299;
+    expect(breaker.stats.calls).toBe(1);
+    clock.time = 1_300;
+    expect(breaker.stats.calls).toBe(0);
   });
 });
 
@@ -310,6 +383,24 @@ describe('circuitBreaker snapshot and initialState', () => {
     expect(breaker.stats).toMatchObject({ calls: 8, failures: 5, slowCalls: 0 });
   });
 
+  it('an empty time window saved by a clock ahead of this one counts new calls by this clock', async () => {
+    const clock = manualClock(300);
+    const breaker = circuitBreaker({
+      failureRate: 1,
+      window: { type: 'time', duration: 1_000, buckets: 10 },
+      clock,
+      initialState: {
+        ...closed,
+        window: { type: 'time', duration: 1_000, buckets: 10, bucket: 12, counts: new Array(30).fill(0) },
+      },
+    });
+    await run(breaker, 'f');
+    clock.time = 1_299;
+    expect(breaker.stats.calls).toBe(1);
+    clock.time = 1_300;
+    expect(breaker.stats.calls).toBe(0);
+  });
+
   it('drops a time window saved with another number of buckets', () => {
     const breaker = circuitBreaker({
       failureRate: 1,
@@ -345,6 +436,25 @@ describe('circuitBreaker snapshot and initialState', () => {
     expect(withWindow({ ...time, counts: [-1, 0, 0] })).toThrow(
       /^circuitBreaker: initialState\.window\.counts\[0\] /,
     );
+  });
+
+  it('rejects count-window outcomes that are not a string, even digits given as a number', () => {
+    expect(() =>
+      circuitBreaker({
+        clock: new VirtualClock(),
+        initialState: { ...closed, window: { type: 'count', size: 2, outcomes: 10 } } as never,
+      }),
+    ).toThrow(
+      new TypeError(
+        'circuitBreaker: initialState.window.outcomes must be a string of 0-3 digits, at most size long, got 10',
+      ),
+    );
+  });
+
+  it('decoding outcomes without a failure or a counted slow call allocates no ring', () => {
+    expect(decodeOutcomes('0000', 4, true).ring).toBeUndefined();
+    expect(decodeOutcomes('0202', 4, false).ring).toBeUndefined();
+    expect(decodeOutcomes('0202', 4, true).ring).toBeDefined();
   });
 
   it('validates the counters of initialState, naming them', () => {

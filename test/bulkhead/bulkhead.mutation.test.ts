@@ -49,6 +49,10 @@ describe('bulkhead options', () => {
   it('queueTimeout must be above 0', () => {
     expect(() => bulkhead({ limit: 1, queueTimeout: 0 })).toThrow(RangeError);
   });
+
+  it('queueTimeout may be Infinity', () => {
+    expect(bulkhead({ limit: 1, queue: 1, queueTimeout: Infinity }).queueTimeout).toBe(Infinity);
+  });
 });
 
 describe('bulkhead queue', () => {
@@ -73,6 +77,45 @@ describe('bulkhead queue', () => {
     expect(clock.pending).toBe(0);
     release();
     await Promise.all([first, second]);
+  });
+
+  it('never asks the clock to clear a timer it did not set (a queue without queueTimeout)', async () => {
+    const virtual = new VirtualClock();
+    const cleared: unknown[] = [];
+    const clock: Clock = {
+      now: () => virtual.now(),
+      setTimeout: (callback, ms) => virtual.setTimeout(callback, ms),
+      clearTimeout: (handle) => {
+        cleared.push(handle);
+        virtual.clearTimeout(handle);
+      },
+    };
+    const b = bulkhead({ limit: 1, queue: 1, clock });
+    let release!: () => void;
+    const first = b.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    const second = b.execute(() => 'second');
+    release();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, 'second']);
+    expect(cleared).toEqual([]);
+  });
+
+  it('a call queued by a reject listener while the queue timer fires leaves one timer, cleared when it is admitted', async () => {
+    const clock = new VirtualClock();
+    const b = bulkhead({ limit: 1, queue: 1, queueTimeout: 100, clock });
+    let release!: () => void;
+    const first = b.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    let late: Promise<unknown> | undefined;
+    b.on('reject', () => {
+      late ??= b.execute(() => 'late');
+    });
+    const timedOut = b.execute(() => 'never').catch((error: unknown) => error);
+    await clock.advance(100);
+    expect(await timedOut).toBeInstanceOf(BulkheadFullError);
+    expect(b.stats).toMatchObject({ running: 1, queued: 1 });
+    expect(clock.pending).toBe(1);
+    release();
+    await expect(Promise.all([first, late])).resolves.toEqual([undefined, 'late']);
+    expect(clock.pending).toBe(0);
   });
 
   it('a queue timer that fires early still rejects the calls due by its deadline', async () => {

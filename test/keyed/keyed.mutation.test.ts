@@ -4,11 +4,29 @@
  * behaviour that no other test observed. Named after the behaviour, not the mutant.
  */
 import { describe, expect, it } from 'vitest';
-import { circuitBreaker, keyed, pipeline, retry } from '../../src/index.js';
+import { circuitBreaker, keyed, PolicyBase, type PolicyHealth, pipeline, retry } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { deferred } from '../breaker/helpers.js';
 
 const failing = () => Promise.reject(new Error('x'));
+
+/** A policy whose health is fixed, counting how often it is asked, with the given children. */
+class Fixed extends PolicyBase {
+  asked = 0;
+  constructor(
+    private readonly status: PolicyHealth['status'],
+    private readonly children: readonly PolicyBase[] = [],
+  ) {
+    super('fixed', undefined);
+  }
+  override _health(): PolicyHealth {
+    this.asked++;
+    return { kind: this.kind, name: this.name, status: this.status };
+  }
+  override _children(): readonly PolicyBase[] {
+    return this.children;
+  }
+}
 
 describe('keyed: health', () => {
   it('counts degraded keys apart from down ones', async () => {
@@ -19,6 +37,14 @@ describe('keyed: health', () => {
     await clock.advance(100);
     // b is half-open now: degraded, not down.
     expect(policy._health()).toMatchObject({ status: 'degraded', keys: 2, down: 0, degraded: 1 });
+  });
+
+  it('a key’s policy that is down is down: the policies inside it are not asked', () => {
+    const inner = new Fixed('ok');
+    const policy = keyed(() => new Fixed('down', [inner]));
+    policy.get('a');
+    expect(policy._health()).toMatchObject({ status: 'down', keys: 1, down: 1 });
+    expect(inner.asked).toBe(0);
   });
 
   it('the worst status inside a key’s pipeline wins, whatever comes after it', async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import { RateLimitedError, type RateLimitPolicy, rateLimit } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { ReadCountingClock } from '../helpers/clocks.js';
 
 /** Starts a call of `cost` permits; returns its outcome once it settles. */
 function call(policy: RateLimitPolicy, cost = 1, signal?: AbortSignal): Promise<unknown> {
@@ -93,6 +94,23 @@ describe('rateLimit wait mode bookkeeping', () => {
     await expect(Promise.all([head, next])).resolves.toEqual(['ran', 'ran']);
   });
 
+  it('a waiter that aborts behind the head leaves the head’s timer alone: the clock is not even read', async () => {
+    const clock = new ReadCountingClock();
+    const p = rateLimit({ type: 'tokenBucket', rate: 1, burst: 1, mode: 'wait', clock });
+    await call(p);
+    const head = call(p);
+    const controller = new AbortController();
+    const behind = call(p, 1, controller.signal);
+    const reads = clock.reads;
+    controller.abort(new Error('gone'));
+    await expect(behind).resolves.toMatchObject({ message: 'gone' });
+    expect(clock.reads).toBe(reads);
+    expect(clock.virtual.pending).toBe(1);
+    await clock.virtual.advance(1_000);
+    await expect(head).resolves.toBe('ran');
+    expect(clock.virtual.pending).toBe(0);
+  });
+
   it('a waiter admitted no longer counts for the calls after it', async () => {
     const clock = new VirtualClock();
     const p = rateLimit({ type: 'tokenBucket', rate: 1, burst: 1, mode: 'wait', maxWait: 2_000, clock });
@@ -121,6 +139,18 @@ describe('rateLimit tokenBucket waits', () => {
     expect(delays).toEqual([750, 1_250]);
     await clock.advance(1_250);
     await expect(Promise.all([a, b])).resolves.toEqual(['ran', 'ran']);
+  });
+
+  it('a call queued behind a waiter whose timer is late is told to wait 0 ms, never a negative time', async () => {
+    // Timers never fire on this clock: the head's permit is long due when the next call comes.
+    const clock = manualClock(1_000);
+    const p = rateLimit({ type: 'tokenBucket', rate: 1, burst: 3, mode: 'wait', clock });
+    const delays = waits(p);
+    await Promise.all([call(p), call(p), call(p)]);
+    void call(p);
+    clock.set(5_000);
+    void call(p);
+    expect(delays).toEqual([1_000, 0]);
   });
 });
 
