@@ -398,10 +398,19 @@ export class CircuitBreakerPolicy extends PolicyBase<CircuitBreakerEvents> {
       return;
     }
     const head = this.head;
-    // Same bucket, or a clock that stepped back: keep counting in the newest bucket.
-    if (epoch <= head) return;
-    this.head = epoch;
     const buckets = this.cfg.windowSize;
+    if (epoch <= head) {
+      // Same bucket, or a clock that stepped back a little: keep counting in
+      // the newest bucket. Stepped back by a whole window or more (a wall
+      // clock set back), nothing would expire until the clock caught up, and
+      // the window would turn into a running total: start it afresh.
+      if (head - epoch >= buckets) {
+        this.clearWindow();
+        this.head = epoch;
+      }
+      return;
+    }
+    this.head = epoch;
     if (epoch - head >= buckets) {
       this.clearWindow();
       this.head = epoch;

@@ -180,16 +180,34 @@ describe('circuitBreaker: triggers', () => {
     expect(breaker.stats).toMatchObject({ calls: 0 });
   });
 
-  it('time window: a clock that steps back keeps counting in the newest bucket', async () => {
+  it('time window: a clock that steps back less than the window keeps counting in the newest bucket', async () => {
     let now = 10_000;
     const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
-    const breaker = circuitBreaker({ window: { type: 'time', duration: 1_000 }, minimumCalls: 2, clock });
+    const breaker = circuitBreaker({ window: { type: 'time', duration: 10_000 }, minimumCalls: 2, clock });
     await run(breaker, 's');
     now = 5_000;
     await run(breaker, 's');
     expect(breaker.stats.calls).toBe(2);
     now = 10_999;
     expect(breaker.stats.calls).toBe(2);
+    now = 20_000; // the newest bucket (10 000–10 999) leaves the window
+    expect(breaker.stats.calls).toBe(0);
+  });
+
+  it('time window: a clock set back by a whole window or more starts the window afresh instead of freezing it', async () => {
+    let now = 3_600_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const breaker = circuitBreaker({ window: { type: 'time', duration: 1_000 }, minimumCalls: 4, clock });
+    await run(breaker, 'sss');
+    now = 0; // an hour back
+    expect(breaker.stats.calls).toBe(0);
+    await run(breaker, 'ff');
+    expect(breaker.stats).toMatchObject({ calls: 2, failures: 2 });
+    // The window works by the new clock: these two expire a second later, as any would.
+    now = 1_000;
+    expect(breaker.stats.calls).toBe(0);
+    await run(breaker, 'ffff');
+    expect(breaker.state).toBe('open');
   });
 
   it('time window: minimumCalls defaults to 20', async () => {
