@@ -421,7 +421,7 @@ function exitLayers(
     try {
       if ((flags & LayerFlag.Wrapper) !== 0) {
         if (failed || policy._success(ctx, token, outcome) === RECOVER) {
-          return recoverAt(layers, from, j, ctx, fn, soloAt, solo, tokens, failed, outcome);
+          return recoverAt(layers, from, j, ctx, fn, soloAt, solo, tokens, failed, outcome, token);
         }
       } else if ((flags & LayerFlag.Exits) !== 0) {
         if (failed) outcome = policy._failure(ctx, token, outcome);
@@ -449,9 +449,10 @@ async function recoverAt(
   tokens: unknown[] | undefined,
   failed: boolean,
   outcome: unknown,
+  /** The wrapper's token as its exit step got it (its scope, if it is scoped). */
+  token: unknown,
 ): Promise<unknown> {
   const inner = j + 1;
-  const token = tokenAt(j, soloAt, solo, tokens);
   try {
     outcome = await layers[j]!.policy._recover(ctx, token, failed, outcome, (c) =>
       runLayers(layers, inner, c, fn),

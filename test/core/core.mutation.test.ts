@@ -11,7 +11,7 @@ import { ExecutionContext } from '../../src/core/context.js';
 import { ChaosError, retryAfterOf, ThrottledError } from '../../src/core/errors.js';
 import { Emitter } from '../../src/core/events.js';
 import { observeTree } from '../../src/core/observe.js';
-import { PolicyBase, type PolicyEvents } from '../../src/core/policy.js';
+import { LayerMode, PolicyBase, type PolicyEvents } from '../../src/core/policy.js';
 import { sleep } from '../../src/core/sleep.js';
 import { checkBoolean, checkOneOf, show } from '../../src/core/validate.js';
 import {
@@ -196,6 +196,20 @@ describe('event subscriptions (core/events)', () => {
     source.fire(1);
     expect(heard).toEqual(['b', 'qb']);
   });
+
+  it('emitting with no subscriber at all is a no-op', () => {
+    expect(() => new Source('test', undefined).fire(1)).not.toThrow();
+  });
+
+  it('once its last quiet onAny listener is removed, nobody is listening any more', () => {
+    const source = new Source('test', undefined);
+    const listening = (event: string) =>
+      (source as unknown as { listening(e: string): boolean }).listening(event);
+    const off = source.onAny(() => {}, { outcomes: false });
+    expect(listening('tick')).toBe(true);
+    off();
+    expect(listening('tick')).toBe(false);
+  });
 });
 
 /** A policy whose children change on `reload`, like a bulwark/config pipeline handle. */
@@ -312,7 +326,166 @@ describe('pipeline (core/pipeline)', () => {
   });
 });
 
+/**
+ * A test layer that logs the token each of its exit steps (and `_recover`)
+ * receives: `label token`, `label own scope` for the context it forked
+ * (`scoped`), `recover label token` for a wrapper.
+ */
+class Probe extends PolicyBase {
+  made: ExecutionContext | undefined;
+
+  constructor(
+    readonly label: string,
+    readonly seen: string[],
+    private readonly opts: { token?: string; async?: boolean; scoped?: boolean; wrapper?: boolean } = {},
+  ) {
+    super('probe', label);
+    if (opts.scoped === true) this._scoped = true;
+    if (opts.wrapper === true) this._mode = LayerMode.Wrapper;
+  }
+
+  private show(token: unknown): string {
+    return token !== undefined && token === this.made ? 'own scope' : String(token);
+  }
+
+  override _enter(ctx: ExecutionContext): unknown {
+    let token: unknown = this.opts.token;
+    if (this.opts.scoped === true) token = this.made = ctx.fork();
+    return this.opts.async === true ? Promise.resolve(token) : token;
+  }
+
+  override _success(_ctx: ExecutionContext, token: unknown, _value: unknown): unknown {
+    this.seen.push(`${this.label} ${this.show(token)}`);
+    return undefined;
+  }
+
+  override _failure(_ctx: ExecutionContext, token: unknown, error: unknown): unknown {
+    this.seen.push(`${this.label} ${this.show(token)}`);
+    return error;
+  }
+
+  override _recover(
+    _ctx: ExecutionContext,
+    token: unknown,
+    failed: boolean,
+    outcome: unknown,
+  ): Promise<unknown> {
+    this.seen.push(`recover ${this.label} ${this.show(token)}`);
+    return failed ? Promise.reject(outcome) : Promise.resolve(outcome);
+  }
+}
+
+type ProbeSpec = { token?: string; async?: boolean; scoped?: boolean; wrapper?: boolean };
+
+/** Runs `specs` as a pipeline of probes, once succeeding and once failing; returns both logs. */
+async function probeRun(specs: ProbeSpec[]): Promise<{ ok: string[]; failed: string[] }> {
+  const seen: string[] = [];
+  const probes = specs.map((spec, i) => new Probe(String.fromCharCode(97 + i), seen, spec));
+  const policy = pipeline(...probes);
+  expect(await policy.execute(() => 'v')).toBe('v');
+  const ok = seen.splice(0);
+  const error = new Error('down');
+  await expect(policy.execute(() => Promise.reject(error))).rejects.toBe(error);
+  return { ok, failed: seen.splice(0) };
+}
+
 describe('executor (core/policy)', () => {
+  it('every exit step and _recover sees exactly its own layer’s token, with 0 to 3 tokens among layers without one and scoped layers', async () => {
+    // No token at all.
+    expect(await probeRun([{}, {}])).toEqual({
+      ok: ['b undefined', 'a undefined'],
+      failed: ['b undefined', 'a undefined'],
+    });
+    // One token, between layers without one.
+    expect(await probeRun([{}, { token: 'B' }, {}])).toEqual({
+      ok: ['c undefined', 'b B', 'a undefined'],
+      failed: ['c undefined', 'b B', 'a undefined'],
+    });
+    // One token in a wrapper, a scope and a tokenless layer inside it.
+    expect(await probeRun([{}, { token: 'B', wrapper: true }, { scoped: true }, {}])).toEqual({
+      ok: ['d undefined', 'c own scope', 'b B', 'a undefined'],
+      failed: ['d undefined', 'c own scope', 'recover b B', 'a undefined'],
+    });
+    // Two tokens, the second one waited for, with a scope between them.
+    expect(
+      await probeRun([{ token: 'A' }, {}, { scoped: true }, { token: 'D', async: true }, { wrapper: true }]),
+    ).toEqual({
+      ok: ['e undefined', 'd D', 'c own scope', 'b undefined', 'a A'],
+      failed: ['recover e undefined', 'd D', 'c own scope', 'b undefined', 'a A'],
+    });
+    // Three tokens, the first one waited for, a wrapper holding one of them.
+    expect(
+      await probeRun([
+        { wrapper: true },
+        { token: 'B', async: true },
+        {},
+        { token: 'D', wrapper: true },
+        { scoped: true, async: true },
+        { token: 'F' },
+        {},
+      ]),
+    ).toEqual({
+      ok: ['g undefined', 'f F', 'e own scope', 'd D', 'c undefined', 'b B', 'a undefined'],
+      failed: [
+        'g undefined',
+        'f F',
+        'e own scope',
+        'recover d D',
+        'c undefined',
+        'b B',
+        'recover a undefined',
+      ],
+    });
+  });
+
+  it('a scoped layer that waits before handing out its scope gives that scope to the inner layers and the work', async () => {
+    const seen: string[] = [];
+    const scope = new Probe('s', seen, { scoped: true, async: true });
+    const inner = new Probe('i', seen, { token: 'I' });
+    let workCtx: unknown;
+    await pipeline(scope, inner).execute((ctx) => {
+      workCtx = ctx;
+      return 'v';
+    });
+    expect(workCtx).toBe(scope.made);
+    expect(seen).toEqual(['i I', 's own scope']);
+  });
+
+  it('a layer that overrides only _success still has it called', async () => {
+    const values: unknown[] = [];
+    class OnSuccess extends PolicyBase {
+      override _success(_ctx: ExecutionContext, _token: unknown, value: unknown): unknown {
+        values.push(value);
+        return undefined;
+      }
+    }
+    await new OnSuccess('on-success', undefined).execute(() => 'v');
+    expect(values).toEqual(['v']);
+  });
+
+  it('_mode reads back Step, Wrapper or Around, and setting Step makes a wrapper a step again', async () => {
+    const clock = new VirtualClock();
+    expect(circuitBreaker({ consecutiveFailures: 5, clock })._mode).toBe(LayerMode.Step);
+    expect(retry()._mode).toBe(LayerMode.Wrapper);
+    expect(hedge({ delay: 500, clock })._mode).toBe(LayerMode.Around);
+    expect(timeout({ ms: 10, strategy: 'aggressive', clock })._mode).toBe(LayerMode.Around);
+
+    const seen: string[] = [];
+    const probe = new Probe('w', seen, { wrapper: true, token: 'W' });
+    probe._mode = LayerMode.Step;
+    expect(probe._mode).toBe(LayerMode.Step);
+    const error = new Error('down');
+    await expect(probe.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(seen).toEqual(['w W']);
+  });
+
+  it('_scoped is true for a cooperative timeout only', () => {
+    const clock = new VirtualClock();
+    expect(timeout({ ms: 10, clock })._scoped).toBe(true);
+    expect(timeout({ ms: 10, strategy: 'aggressive', clock })._scoped).toBe(false);
+    expect(retry()._scoped).toBe(false);
+  });
+
   it('a step layer outside a scoped one sees the outer context, and its failure path works', async () => {
     const clock = new VirtualClock();
     const policy = pipeline(
@@ -366,6 +539,15 @@ describe('executor (core/policy)', () => {
       .catch((error: unknown) => error);
     caller.abort('gone');
     expect(await call).toBe('gone');
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a call with a signal that fails leaves no listener on the signal', async () => {
+    const caller = new AbortController();
+    const error = new Error('down');
+    await expect(
+      retry({ maxAttempts: 1 }).execute(() => Promise.reject(error), { signal: caller.signal }),
+    ).rejects.toBe(error);
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 });

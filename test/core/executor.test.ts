@@ -224,4 +224,40 @@ describe('executor (runLayers)', () => {
     const ctx = { attempt: 1 } as unknown as ExecutionContext;
     await expect(runLayers([], 0, ctx, (c) => c.attempt)).resolves.toBe(1);
   });
+
+  it('a wrapper that is also scoped gets its own scope as the token of _recover, as its exit steps do', async () => {
+    const seen: unknown[] = [];
+    class ScopedWrapper extends PolicyBase {
+      scopes: ExecutionContext[] = [];
+      constructor() {
+        super('scopedWrapper', undefined);
+        this._mode = LayerMode.Wrapper;
+        this._scoped = true;
+      }
+      override _enter(ctx: ExecutionContext): unknown {
+        const scope = ctx.fork();
+        this.scopes.push(scope);
+        return scope;
+      }
+      override _recover(
+        _ctx: ExecutionContext,
+        token: unknown,
+        failed: boolean,
+        outcome: unknown,
+      ): Promise<unknown> {
+        seen.push(token);
+        return failed
+          ? Promise.resolve(`recovered from ${(outcome as Error).message}`)
+          : Promise.resolve(outcome);
+      }
+    }
+    const wrapper = new ScopedWrapper();
+    await expect(
+      wrapper.execute(() => {
+        throw new Error('boom');
+      }),
+    ).resolves.toBe('recovered from boom');
+    expect(wrapper.scopes).toHaveLength(1);
+    expect(seen).toEqual([wrapper.scopes[0]]);
+  });
 });
