@@ -399,23 +399,18 @@ export class CircuitBreakerPolicy extends PolicyBase<CircuitBreakerEvents> {
     }
     const head = this.head;
     const buckets = this.cfg.windowSize;
-    if (epoch <= head) {
-      // Same bucket, or a clock that stepped back a little: keep counting in
-      // the newest bucket. Stepped back by a whole window or more (a wall
-      // clock set back), nothing would expire until the clock caught up, and
-      // the window would turn into a running total: start it afresh.
-      if (head - epoch >= buckets) {
-        this.clearWindow();
-        this.head = epoch;
-      }
-      return;
-    }
-    this.head = epoch;
-    if (epoch - head >= buckets) {
+    // A whole window or more away, either way, nothing in it counts any more:
+    // forward, every bucket expired; backward (a wall clock set back), nothing
+    // would expire until the clock caught up and the window would turn into a
+    // running total. Start it afresh.
+    if (Math.abs(epoch - head) >= buckets) {
       this.clearWindow();
       this.head = epoch;
       return;
     }
+    // Same bucket, or a clock that stepped back a little: keep counting in the newest bucket.
+    if (epoch <= head) return;
+    this.head = epoch;
     for (let e = head + 1; e <= epoch; e++) {
       const i = bucketIndex(e, buckets);
       this.calls -= ring[i]!;
