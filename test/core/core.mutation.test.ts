@@ -331,13 +331,15 @@ describe('pipeline (core/pipeline)', () => {
  * receives: `label token`, `label own scope` for the context it forked
  * (`scoped`), `recover label token` for a wrapper.
  */
+type ProbeSpec = { token?: string; async?: boolean; scoped?: boolean; wrapper?: boolean };
+
 class Probe extends PolicyBase {
   made: ExecutionContext | undefined;
 
   constructor(
     readonly label: string,
     readonly seen: string[],
-    private readonly opts: { token?: string; async?: boolean; scoped?: boolean; wrapper?: boolean } = {},
+    private readonly opts: ProbeSpec = {},
   ) {
     super('probe', label);
     if (opts.scoped === true) this._scoped = true;
@@ -374,8 +376,6 @@ class Probe extends PolicyBase {
     return failed ? Promise.reject(outcome) : Promise.resolve(outcome);
   }
 }
-
-type ProbeSpec = { token?: string; async?: boolean; scoped?: boolean; wrapper?: boolean };
 
 /** Runs `specs` as a pipeline of probes, once succeeding and once failing; returns both logs. */
 async function probeRun(specs: ProbeSpec[]): Promise<{ ok: string[]; failed: string[] }> {

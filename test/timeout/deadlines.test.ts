@@ -5,6 +5,7 @@ import { type Context, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { type DeadlineEntry, DeadlineQueue } from '../../src/timeout/deadlines.js';
 import { honours } from '../helpers/work.js';
+import { entry } from './helpers.js';
 
 /** A timer handle that records whether it would keep a process alive, like Node's. */
 interface Handle {
@@ -120,11 +121,6 @@ describe('the shared deadline queue', () => {
     expect(clock.virtual.pending).toBe(0);
   });
 });
-
-/** A bare entry; `expire` says what happens when its deadline passes. */
-function entry(deadline: number, expire: () => void = () => {}): DeadlineEntry {
-  return { deadline, prev: undefined, next: undefined, queued: false, expire };
-}
 
 /** An entry that records its name and the time it expired at. */
 function at(clock: Clock, fired: string[], deadline: number, name = String(deadline)): DeadlineEntry {

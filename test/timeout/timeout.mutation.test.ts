@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import { BulkheadFullError, bulkhead, pipeline, TimeoutError, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-import { type DeadlineEntry, DeadlineQueue } from '../../src/timeout/deadlines.js';
+import { DeadlineQueue } from '../../src/timeout/deadlines.js';
 import { honours } from '../helpers/work.js';
+import { entry } from './helpers.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -157,10 +158,6 @@ class RecordingClock implements Clock {
   get set(): [number, boolean][] {
     return this.timers.map((t) => [t.ms, t.keepsAlive]);
   }
-}
-
-function entry(deadline: number, expire: () => void = () => {}): DeadlineEntry {
-  return { deadline, prev: undefined, next: undefined, queued: false, expire };
 }
 
 describe('DeadlineQueue (timeout/deadlines)', () => {
