@@ -325,6 +325,10 @@ class HedgedCall implements DeadlineEntry {
     }
     const work = this.inner(scope);
     this.works[index] = work;
+    // The call may have settled while this attempt was starting (a timer
+    // fired inside its start, and the budget threw): cancelOthers could not
+    // linger the work yet, so it is done here.
+    if (this.settled) this.ctx.linger(work);
     work.then(
       (value) => this.succeeded(index, value),
       (error: unknown) => this.failed(index, error),
@@ -388,8 +392,10 @@ class HedgedCall implements DeadlineEntry {
       const scope = this.scopes[i];
       if (scope === undefined) continue;
       scope.abort((cancelled ??= new HedgeCancelledError()));
-      // Slots held outside stay held until it really settles.
-      this.ctx.linger(this.works[i]!);
+      // Slots held outside stay held until it really settles. A work still
+      // starting has none yet: `launch` lingers it when its start returns.
+      const work = this.works[i];
+      if (work !== undefined) this.ctx.linger(work);
     }
   }
 

@@ -109,13 +109,12 @@ export class ThrottlePolicy extends PolicyBase<ThrottleEvents> {
   }
 
   override _enter(ctx: ExecutionContext): unknown {
-    const now = this.clock.now();
     const counts = this.counts;
-    counts.advance(now);
+    counts.advance(this.clock.now());
     const probability = this.rejectionProbability(ctx.priority);
     // Local rejections count as requests too (SRE book): while the backend
     // stays down, the probability keeps rising towards 1.
-    counts.request();
+    const counted = counts.request();
     if (probability > 0 && this.random() < probability) {
       this.rejected += 1;
       if (this.listening('throttle')) this.emit('throttle', { probability, priority: ctx.priority });
@@ -123,7 +122,7 @@ export class ThrottlePolicy extends PolicyBase<ThrottleEvents> {
         `Request throttled locally (rejection probability ${probability.toFixed(3)}): the backend accepted ${counts.accepts} of ${counts.requests - 1} recent requests`,
       );
     }
-    return now;
+    return counted;
   }
 
   override _success(ctx: ExecutionContext, token: unknown, value: unknown): unknown {
@@ -155,7 +154,8 @@ export class ThrottlePolicy extends PolicyBase<ThrottleEvents> {
     // With nothing accepted, every priority sees the same probability; this
     // also keeps an infinite kₚ from turning into NaN.
     if (accepts <= 0) return requests / (requests + 1);
-    const kp = 1 + (this.k - 1) * 2 ** (Number.isNaN(priority) ? 0 : priority);
+    // k = 1 means kₚ = 1 at every priority; the product would be 0·∞ = NaN at +∞.
+    const kp = this.k === 1 ? 1 : 1 + (this.k - 1) * 2 ** (Number.isNaN(priority) ? 0 : priority);
     return Math.max(0, (requests - kp * accepts) / (requests + 1));
   }
 }

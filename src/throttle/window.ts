@@ -29,8 +29,11 @@ export class AcceptWindow {
     // A clock that steps back keeps counting into the newest bucket.
     if (epoch <= this.current) return;
     const n = this.epochs.length;
-    const from = epoch - this.current > n ? epoch - n + 1 : this.current + 1;
-    for (let e = from; e <= epoch; e++) {
+    // Counted down rather than `e++` up to `epoch`: past 2⁵³ (a tiny window on
+    // the system clock) `e + 1 === e`, and such a loop would never end.
+    const steps = Math.min(n, epoch - this.current);
+    for (let back = steps - 1; back >= 0; back--) {
+      const e = epoch - back;
       const slot = mod(e, n);
       this.requests -= this.requestCounts[slot]!;
       this.accepts -= this.acceptCounts[slot]!;
@@ -41,11 +44,12 @@ export class AcceptWindow {
     this.current = epoch;
   }
 
-  /** Counts a request in the current bucket. */
-  request(): void {
+  /** Counts a request in the current bucket; returns that bucket's number, for {@link unrequest}. */
+  request(): number {
     const slot = mod(this.current, this.epochs.length);
     this.requestCounts[slot]! += 1;
     this.requests += 1;
+    return this.current;
   }
 
   /** Counts an accept in the current bucket (advance first). */
@@ -55,9 +59,13 @@ export class AcceptWindow {
     this.accepts += 1;
   }
 
-  /** Takes back a request counted at `at`, if its bucket is still in the window. */
-  unrequest(at: number): void {
-    const epoch = Math.floor(at / this.bucketMs);
+  /**
+   * Takes back a request counted in bucket `epoch` (what {@link request}
+   * returned), if that bucket is still in the window. The bucket number, not
+   * the time: after the clock steps back a request is counted in the newest
+   * bucket, not in the bucket of its time.
+   */
+  unrequest(epoch: number): void {
     const slot = mod(epoch, this.epochs.length);
     if (this.epochs[slot] !== epoch || this.requestCounts[slot]! <= 0) return;
     this.requestCounts[slot]! -= 1;

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionContext } from '../../src/core/context.js';
 import { PolicyBase } from '../../src/core/policy.js';
 import {
@@ -16,23 +16,7 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-interface Step {
-  /** When the attempt settles, in ms after it started. */
-  ms: number;
-  /** Rejects with this error, else resolves with `value`. */
-  fail?: Error;
-  value?: unknown;
-  /** Work that does not honour its signal. */
-  ignoreAbort?: boolean;
-}
-
-interface Seen {
-  attempt: number;
-  startedAt: number;
-  signal: AbortSignal;
-  settled: boolean;
-}
+import { scripted, track } from './helpers.js';
 
 /** An outer layer that records `ctx.lingering` as a slot holder (bulkhead) sees it when the call exits. */
 function lingeringProbe() {
@@ -47,51 +31,6 @@ function lingeringProbe() {
     }
   }
   return { probe: new Probe(), lingering };
-}
-
-/** Work whose n-th call follows script[n] (the last step repeats), on the virtual clock. */
-function scripted(clock: VirtualClock, script: Step[]) {
-  const seen: Seen[] = [];
-  const fn = (ctx: Context) => {
-    const step = script[Math.min(seen.length, script.length - 1)]!;
-    const record: Seen = { attempt: ctx.attempt, startedAt: clock.now(), signal: ctx.signal, settled: false };
-    seen.push(record);
-    return new Promise((resolve, reject) => {
-      const handle = clock.setTimeout(() => {
-        record.settled = true;
-        if (step.fail !== undefined) reject(step.fail);
-        else resolve(step.value);
-      }, step.ms);
-      if (step.ignoreAbort !== true) {
-        ctx.signal.addEventListener(
-          'abort',
-          () => {
-            clock.clearTimeout(handle);
-            record.settled = true;
-            reject(ctx.signal.reason);
-          },
-          { once: true },
-        );
-      }
-    });
-  };
-  return { fn, seen };
-}
-
-/** Settles a promise into an inspectable state without ever leaving it unhandled. */
-function track<T>(promise: Promise<T>) {
-  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => {
-      state.done = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.done = true;
-      state.error = error;
-    },
-  );
-  return state;
 }
 
 function recordEvents(policy: ReturnType<typeof hedge>) {
@@ -366,6 +305,30 @@ describe('hedge', () => {
     const second = track(parallel.execute(fn));
     await clock.settle();
     expect(second.error).toBe(bug);
+  });
+
+  it("a budget that throws when the timer fires inside the first attempt's start fails the call", async () => {
+    vi.useFakeTimers();
+    try {
+      const bug = new Error('bug in budget');
+      const budget = {
+        recordAttempt() {},
+        tryRetry(): boolean {
+          throw bug;
+        },
+      };
+      const policy = hedge({ delay: 100, budget });
+      let signal: AbortSignal | undefined;
+      const call = policy.execute((ctx) => {
+        signal = ctx.signal;
+        vi.advanceTimersByTime(200);
+        return Promise.resolve('late');
+      });
+      await expect(call).rejects.toBe(bug);
+      expect(signal?.aborted).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not replace at once a failure that says retrying is pointless (BulkheadFullError)', async () => {

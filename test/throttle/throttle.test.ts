@@ -8,6 +8,7 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { honours } from '../helpers/work.js';
 
 /** Never sheds unless the probability is (almost) 1: lets a test set up counts. */
 const neverShed = () => 0.999_999_9;
@@ -22,6 +23,15 @@ const fail =
 /** Runs `n` calls through `policy`, swallowing their errors. */
 async function calls(policy: ReturnType<typeof throttle>, n: number, fn: () => unknown): Promise<void> {
   for (let i = 0; i < n; i++) await policy.execute(fn).catch(() => {});
+}
+
+/** Runs one call through `policy` that its caller aborts, and lets the policy see the abort. */
+async function abortedCall(policy: ReturnType<typeof throttle>): Promise<void> {
+  const controller = new AbortController();
+  const call = policy.execute(honours, { signal: controller.signal });
+  controller.abort(new Error('user left'));
+  await expect(call).rejects.toThrow('user left');
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('throttle options', () => {
@@ -110,15 +120,7 @@ describe('throttle', () => {
 
   it("counts the caller's abort as neither a request nor an accept", async () => {
     const t = throttle({ random: neverShed });
-    const controller = new AbortController();
-    const call = t.execute(
-      ({ signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
-      { signal: controller.signal },
-    );
-    controller.abort(new Error('user left'));
-    await expect(call).rejects.toThrow('user left');
-    await new Promise((resolve) => setImmediate(resolve));
+    await abortedCall(t);
     expect(t.stats).toMatchObject({ requests: 0, accepts: 0 });
   });
 
@@ -198,6 +200,37 @@ describe('throttle', () => {
     now = 10_000;
     await calls(t, 3, fail());
     expect(t.stats).toMatchObject({ requests: 6, accepts: 0 });
+  });
+
+  it("takes a caller's abort back from the bucket it was counted in, also after the clock stepped back", async () => {
+    let now = 50_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const t = throttle({ random: neverShed, clock });
+    await calls(t, 1, fail());
+    now = 45_000;
+    await abortedCall(t);
+    expect(t.stats).toMatchObject({ requests: 1, accepts: 0 });
+    // The failed call is still in the window until it expires: nothing taken twice.
+    now = 169_000;
+    expect(t.stats.requests).toBe(1);
+    now = 170_000;
+    expect(t.stats.requests).toBe(0);
+  });
+
+  it('does not hang on a window so small that bucket numbers pass 2⁵³', async () => {
+    const clock = { now: () => 1.7e12, setTimeout: () => 0, clearTimeout: () => {} };
+    const t = throttle({ window: 0.001, random: neverShed, clock });
+    await expect(t.execute(() => 'ok')).resolves.toBe('ok');
+    expect(t.stats).toEqual({ requests: 1, accepts: 1, rejected: 0 });
+  });
+
+  it('with k = 1, sheds every priority alike, +Infinity included (no 0·∞)', async () => {
+    const t = throttle({ k: 1, random: neverShed });
+    await calls(t, 1, () => 'ok');
+    await calls(t, 1, fail());
+    for (const priority of [Number.NEGATIVE_INFINITY, -3, 0, 3, Number.POSITIVE_INFINITY]) {
+      expect(t.probability(priority)).toBeCloseTo(1 / 3, 12);
+    }
   });
 
   it('sheds lower priorities first: kₚ = 1 + (k − 1)·2^priority', async () => {
