@@ -5,6 +5,7 @@ import type { ExecutionContext } from '../../src/core/context.js';
 import { PolicyBase } from '../../src/core/policy.js';
 import {
   BulkheadFullError,
+  bulkhead,
   type Context,
   HEDGE_OPTIONS,
   HedgeCancelledError,
@@ -317,15 +318,20 @@ describe('hedge', () => {
           throw bug;
         },
       };
-      const policy = hedge({ delay: 100, budget });
+      const slots = bulkhead({ limit: 1 });
+      const policy = pipeline(slots, hedge({ delay: 100, budget }));
       let signal: AbortSignal | undefined;
       const call = policy.execute((ctx) => {
         signal = ctx.signal;
         vi.advanceTimersByTime(200);
-        return Promise.resolve('late');
+        // Work that ignores its signal: the outer slot stays held until it ends.
+        return new Promise((resolve) => setTimeout(resolve, 1_000, 'late'));
       });
       await expect(call).rejects.toBe(bug);
       expect(signal?.aborted).toBe(true);
+      expect(slots.stats.running).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(slots.stats.running).toBe(0);
     } finally {
       vi.useRealTimers();
     }

@@ -202,6 +202,17 @@ describe('throttle', () => {
     expect(t.stats).toMatchObject({ requests: 6, accepts: 0 });
   });
 
+  it('keeps the counts made before a step back when the clock comes forward again', async () => {
+    let now = 50_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const t = throttle({ random: neverShed, clock });
+    await calls(t, 3, fail());
+    now = 45_000;
+    await calls(t, 1, fail());
+    now = 55_000;
+    expect(t.stats.requests).toBe(4);
+  });
+
   it("takes a caller's abort back from the bucket it was counted in, also after the clock stepped back", async () => {
     let now = 50_000;
     const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
