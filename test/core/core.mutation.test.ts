@@ -11,7 +11,7 @@ import { ExecutionContext } from '../../src/core/context.js';
 import { ChaosError, retryAfterOf, ThrottledError } from '../../src/core/errors.js';
 import { Emitter } from '../../src/core/events.js';
 import { observeTree } from '../../src/core/observe.js';
-import { LayerMode, PolicyBase, type PolicyEvents } from '../../src/core/policy.js';
+import { LayerMode, PolicyBase } from '../../src/core/policy.js';
 import { sleep } from '../../src/core/sleep.js';
 import { checkBoolean, checkOneOf, show } from '../../src/core/validate.js';
 import {
@@ -27,6 +27,7 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { Reloadable } from '../helpers/policies.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -211,22 +212,6 @@ describe('event subscriptions (core/events)', () => {
     expect(listening('tick')).toBe(false);
   });
 });
-
-/** A policy whose children change on `reload`, like a bulwark/config pipeline handle. */
-class Reloadable extends PolicyBase<PolicyEvents & { reload: object }> {
-  children: PolicyBase<any>[];
-  constructor(children: PolicyBase<any>[]) {
-    super('reloadable', undefined);
-    this.children = children;
-  }
-  override _children(): readonly PolicyBase<any>[] {
-    return this.children;
-  }
-  reload(children: PolicyBase<any>[]): void {
-    this.children = children;
-    this.emit('reload', {});
-  }
-}
 
 describe('observing a tree (core/observe)', () => {
   it('drops an evicted key’s policy and follows a reloaded tree', async () => {

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { registry } from '../../src/config/index.js';
-import { PolicyBase, type PolicyEvents } from '../../src/core/policy.js';
+import type { PolicyBase } from '../../src/core/policy.js';
 import {
   CircuitBreakerPolicy,
   circuitBreaker,
@@ -20,24 +20,9 @@ import {
   retry,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { Reloadable } from '../helpers/policies.js';
 
 const HOUR = 3_600_000;
-
-/** A container of a kind of its own whose children change on `reload`, like a bulwark/config pipeline handle. */
-class Reloadable extends PolicyBase<PolicyEvents & { reload: object }> {
-  children: PolicyBase<any>[];
-  constructor(children: PolicyBase<any>[]) {
-    super('reloadable', undefined);
-    this.children = children;
-  }
-  override _children(): readonly PolicyBase<any>[] {
-    return this.children;
-  }
-  reload(children: PolicyBase<any>[]): void {
-    this.children = children;
-    this.emit('reload', {});
-  }
-}
 
 /** Whether anyone listens to `event` on `policy` (the emitter's own check). */
 const listening = (policy: unknown, event: string): boolean =>
