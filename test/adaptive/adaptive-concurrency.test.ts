@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { ExecutionContext } from '../../src/core/context.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { track } from '../helpers/work.js';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -31,22 +32,6 @@ function deferred<T = string>(): Deferred<T> {
 
 /** Lets every queued promise reaction run. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Records the outcome of a promise without letting it go unhandled. */
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
 
 /** Work that takes `ms` on the virtual clock, then resolves or throws `error`. */
 const workFor = (clock: VirtualClock, ms: number, error?: unknown) => (): Promise<string> =>

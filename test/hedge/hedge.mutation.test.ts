@@ -16,7 +16,8 @@ import {
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { ReadCountingClock } from '../helpers/clocks.js';
-import { type Step, scripted, track } from './helpers.js';
+import { track } from '../helpers/work.js';
+import { type Step, scripted } from './helpers.js';
 
 function recordEvents(policy: ReturnType<typeof hedge>) {
   const hedges: HedgeEvents['hedge'][] = [];
@@ -287,16 +288,16 @@ describe('hedge', () => {
     it('a fixed delay that sets no timer never reads the clock', async () => {
       const clock = new ReadCountingClock();
       const single = hedge({ delay: 100, maxHedged: 0, clock });
-      expect(await call(single, clock, [{ ms: 5, value: 'a' }])).toEqual({ done: true, value: 'a' });
+      expect(await call(single, clock, [{ ms: 5, value: 'a' }])).toEqual({ settled: true, value: 'a' });
       const parallel = hedge({ delay: 0, maxHedged: 1, clock });
-      expect(await call(parallel, clock, [{ ms: 5, value: 'b' }])).toEqual({ done: true, value: 'b' });
+      expect(await call(parallel, clock, [{ ms: 5, value: 'b' }])).toEqual({ settled: true, value: 'b' });
       expect(clock.reads).toBe(0);
     });
 
     it('a quantile delay reads the clock when the first attempt starts and when it wins, not for a replacement', async () => {
       const clock = new ReadCountingClock();
       const policy = hedge({ delay: 'p50', minSamples: 5, clock });
-      expect(await call(policy, clock, [{ ms: 5, value: 'a' }])).toEqual({ done: true, value: 'a' });
+      expect(await call(policy, clock, [{ ms: 5, value: 'a' }])).toEqual({ settled: true, value: 'a' });
       expect(clock.reads).toBe(2);
       clock.reads = 0;
       // No delay yet (too few samples): a failed first attempt is replaced without a timer.
@@ -304,7 +305,7 @@ describe('hedge', () => {
         { ms: 5, fail: new Error('refused') },
         { ms: 5, value: 'b' },
       ]);
-      expect(replaced).toEqual({ done: true, value: 'b' });
+      expect(replaced).toEqual({ settled: true, value: 'b' });
       expect(clock.reads).toBe(1);
     });
   });
@@ -320,7 +321,7 @@ describe('hedge', () => {
       const { fn } = scripted(clock, [{ ms: 5, value: 'ok' }]);
       const call = track(policy.execute(fn));
       await clock.advance(5);
-      expect(call).toEqual({ done: true, value: 'ok' });
+      expect(call).toEqual({ settled: true, value: 'ok' });
       // The first attempt got through: nothing was retried.
       expect(budget.stats).toMatchObject({ attempts: 1, retries: 0 });
     });
@@ -336,7 +337,7 @@ describe('hedge', () => {
       const { fn, seen } = scripted(clock, [{ ms: 5, value: 'ok' }]);
       const call = track(policy.execute(fn));
       await clock.runAll();
-      expect(call).toEqual({ done: true, value: 'ok' });
+      expect(call).toEqual({ settled: true, value: 'ok' });
       // The work ran once (as the hedge's attempt 1), in the retry's attempt 2.
       expect(seen).toHaveLength(1);
       expect(budget.stats.attempts).toBe(0);

@@ -17,7 +17,8 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-import { scripted, track } from './helpers.js';
+import { track } from '../helpers/work.js';
+import { scripted } from './helpers.js';
 
 /** An outer layer that records `ctx.lingering` as a slot holder (bulkhead) sees it when the call exits. */
 function lingeringProbe() {
@@ -103,7 +104,7 @@ describe('hedge', () => {
     ]);
     expect(events).toEqual([{ attempt: 2, delay: 100, trigger: 'delay' }]);
     await clock.advance(30);
-    expect(call).toEqual({ done: true, value: 'hedged' });
+    expect(call).toEqual({ settled: true, value: 'hedged' });
   });
 
   it('the first success wins and returns at once, without waiting for the others', async () => {
@@ -116,7 +117,7 @@ describe('hedge', () => {
     ]);
     const call = track(policy.execute(fn));
     await clock.advance(150);
-    expect(call).toEqual({ done: true, value: 'hedged' });
+    expect(call).toEqual({ settled: true, value: 'hedged' });
     expect(seen[0]!.settled).toBe(false);
     expect(policy.stats).toEqual({ calls: 1, hedges: 1, hedgeWins: 1 });
   });
@@ -131,7 +132,7 @@ describe('hedge', () => {
     ]);
     const call = track(policy.execute(fn));
     await clock.advance(250);
-    expect(call).toEqual({ done: true, value: 'b' });
+    expect(call).toEqual({ settled: true, value: 'b' });
     expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
     expect(new Set(seen.map((s) => s.signal)).size).toBe(3);
     expect(seen[0]!.signal.reason).toBeInstanceOf(HedgeCancelledError);
@@ -174,11 +175,11 @@ describe('hedge', () => {
     expect(lingering).toHaveLength(1);
     const released = track(lingering[0]!);
     await clock.settle();
-    expect(released.done).toBe(false);
+    expect(released.settled).toBe(false);
     await clock.advance(890);
     expect(seen[0]!.settled).toBe(true);
     await clock.settle();
-    expect(released.done).toBe(true);
+    expect(released.settled).toBe(true);
   });
 
   it('passes on work an inner aggressive timeout let go of, so slots outside stay held', async () => {
@@ -199,11 +200,11 @@ describe('hedge', () => {
     expect(call.value).toBe('second');
     const released = track(lingering[0]!);
     await clock.advance(400);
-    expect(released.done).toBe(false);
+    expect(released.settled).toBe(false);
     await clock.advance(40);
     expect(seen[0]!.settled).toBe(true);
     await clock.settle();
-    expect(released.done).toBe(true);
+    expect(released.settled).toBe(true);
   });
 
   it('a failure of one attempt does not fail the call while others are running', async () => {
@@ -215,9 +216,9 @@ describe('hedge', () => {
     ]);
     const call = track(policy.execute(fn));
     await clock.advance(150);
-    expect(call.done).toBe(false);
+    expect(call.settled).toBe(false);
     await clock.advance(50);
-    expect(call).toEqual({ done: true, value: 'second' });
+    expect(call).toEqual({ settled: true, value: 'second' });
   });
 
   it('an attempt that fails before delay is replaced at once by the next hedge (as Polly)', async () => {
@@ -232,7 +233,7 @@ describe('hedge', () => {
     await clock.advance(30);
     expect(seen.map((s) => s.startedAt)).toEqual([0, 10]);
     expect(events).toEqual([{ attempt: 2, delay: 100, trigger: 'failure' }]);
-    expect(call).toEqual({ done: true, value: 'ok' });
+    expect(call).toEqual({ settled: true, value: 'ok' });
     await clock.advance(1_000);
     expect(seen).toHaveLength(2);
   });
@@ -361,7 +362,7 @@ describe('hedge', () => {
     ]);
     const call = track(policy.execute(fn));
     await clock.advance(150);
-    expect(call.done).toBe(false);
+    expect(call.settled).toBe(false);
     await clock.advance(150);
     expect(call.error).toBe(last);
     expect(failures).toEqual([last]);
@@ -480,7 +481,7 @@ describe('hedge', () => {
     for (let i = 0; i < 5; i++) {
       const call = track(policy.execute(fn, { signal: controller.signal }));
       await clock.advance(200);
-      expect(call.done).toBe(true);
+      expect(call.settled).toBe(true);
     }
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
@@ -534,7 +535,7 @@ describe('hedge', () => {
       const { fn } = scripted(clock, [{ ms, value: ms }]);
       const call = track(policy.execute(fn));
       await clock.advance(ms);
-      expect(call.done).toBe(true);
+      expect(call.settled).toBe(true);
     }
 
     it('does not hedge on a timer before minSamples latencies, unless fallbackDelay says so', async () => {
@@ -664,7 +665,7 @@ describe('hedge', () => {
           await clock.runAll();
           expect(started).toBeLessThanOrEqual(1 + maxHedged);
           expect(peak).toBeLessThanOrEqual(1 + maxHedged);
-          expect(call.done).toBe(true);
+          expect(call.settled).toBe(true);
           // Fails only when every attempt failed, with the last error.
           if (call.error !== undefined) {
             expect(errors).toHaveLength(started);

@@ -1,5 +1,4 @@
-// Shared by the hedge tests: scripted attempts on the virtual clock, and a
-// promise's outcome made inspectable.
+// Shared by the hedge tests: scripted attempts on the virtual clock.
 import type { Context } from '../../src/index.js';
 import type { VirtualClock } from '../../src/testing/index.js';
 
@@ -47,20 +46,4 @@ export function scripted(clock: VirtualClock, script: Step[]) {
     });
   };
   return { fn, seen };
-}
-
-/** Settles a promise into an inspectable state without ever leaving it unhandled. */
-export function track<T>(promise: Promise<T>) {
-  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => {
-      state.done = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.done = true;
-      state.error = error;
-    },
-  );
-  return state;
 }

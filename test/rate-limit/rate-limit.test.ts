@@ -11,6 +11,7 @@ import {
   timeout,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { track } from '../helpers/work.js';
 
 /** Runs one call now and reports whether it was admitted, or the error it got. */
 async function attempt(policy: RateLimitPolicy, options?: { signal?: AbortSignal }): Promise<true | unknown> {
@@ -27,22 +28,6 @@ async function admitted(policy: RateLimitPolicy, n: number): Promise<number> {
 function retryAfterOf(outcome: unknown): number {
   expect(outcome).toBeInstanceOf(RateLimitedError);
   return (outcome as RateLimitedError).retryAfter;
-}
-
-/** Records the outcome of a promise without letting it go unhandled. */
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
 }
 
 describe('rateLimit options', () => {
