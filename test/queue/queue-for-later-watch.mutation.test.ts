@@ -59,6 +59,23 @@ function breakerOf(handle: { policy(key: 'circuitBreaker'): unknown }): CircuitB
   return breaker;
 }
 
+/**
+ * A registry whose `pay` pipeline holds one breaker, and an update that
+ * replaces that breaker with a new one (other options), returning it.
+ */
+function payRegistry(clock: VirtualClock) {
+  const policies = registry(
+    { pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '1m' } } },
+    { clock },
+  );
+  const handle = policies.get('pay');
+  const replaceBreaker = (): CircuitBreakerPolicy => {
+    policies.update({ pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '2m' } } });
+    return breakerOf(handle);
+  };
+  return { handle, replaceBreaker };
+}
+
 describe('queue for later: watching the policy’s breakers (queue/queue-for-later)', () => {
   it('a breaker that closes re-drives the queue, with no live call and long before the timer', async () => {
     const clock = new VirtualClock();
@@ -131,18 +148,13 @@ describe('queue for later: watching the policy’s breakers (queue/queue-for-lat
 
   it('a breaker an update replaced no longer re-drives the queue; its successor does', async () => {
     const clock = new VirtualClock();
-    const policies = registry(
-      { pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '1m' } } },
-      { clock },
-    );
-    const handle = policies.get('pay');
+    const { handle, replaceBreaker } = payRegistry(clock);
     const old = breakerOf(handle);
     const { state, done, events, later } = start(handle, clock);
     await clock.settle();
     events.length = 0;
     await later.submit('a');
-    policies.update({ pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '2m' } } });
-    const current = breakerOf(handle);
+    const current = replaceBreaker();
     expect(current).not.toBe(old);
     state.up = true;
     old.isolate()(); // the replaced breaker closes (a call still holding it could do the same)
@@ -157,17 +169,12 @@ describe('queue for later: watching the policy’s breakers (queue/queue-for-lat
 
   it('close() leaves no listener on any policy it watched, across updates of the tree', async () => {
     const clock = new VirtualClock();
-    const policies = registry(
-      { pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '1m' } } },
-      { clock },
-    );
-    const handle = policies.get('pay');
+    const { handle, replaceBreaker } = payRegistry(clock);
     const old = breakerOf(handle);
     const { later } = start(handle, clock);
     expect(listening(old, 'close')).toBe(true);
     expect(listening(handle, 'reload')).toBe(true);
-    policies.update({ pay: { circuitBreaker: { consecutiveFailures: 1, openFor: '2m' } } });
-    const current = breakerOf(handle);
+    const current = replaceBreaker();
     expect(current).not.toBe(old);
     // The replaced breaker is dropped at once, the new one watched.
     expect(listening(old, 'close')).toBe(false);
