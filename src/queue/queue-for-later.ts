@@ -132,7 +132,8 @@ export class QueueForLater<T, R = unknown> extends Emitter<QueueForLaterEvents> 
     );
     if (handler === undefined) throw new TypeError(`${p}: handler must be a function, got undefined`);
     this.handler = handler;
-    const queue = options.queue ?? new MemoryQueue<T>();
+    // `null` is refused below with the other bad values, not taken for "the default".
+    const queue = options.queue === undefined ? new MemoryQueue<T>() : options.queue;
     if (
       typeof queue !== 'object' ||
       queue === null ||

@@ -26,9 +26,13 @@ export class AcceptWindow {
   /** Drops the buckets that fell out of the window at `now`. */
   advance(now: number): void {
     const epoch = Math.floor(now / this.bucketMs);
-    // A clock that steps back keeps counting into the newest bucket.
-    if (epoch <= this.current) return;
     const n = this.epochs.length;
+    // A clock set back by a whole window or more: nothing counted would
+    // expire until the clock caught up, and the window would become a running
+    // total for that long. Start afresh, as when time jumps forward as far.
+    if (this.current - epoch >= n) this.clear();
+    // A clock that steps back less keeps counting into the newest bucket.
+    if (epoch <= this.current) return;
     // Counted down rather than `e++` up to `epoch`: past 2⁵³ (a tiny window on
     // the system clock) `e + 1 === e`, and such a loop would never end.
     const steps = Math.min(n, epoch - this.current);
@@ -42,6 +46,16 @@ export class AcceptWindow {
       this.epochs[slot] = e;
     }
     this.current = epoch;
+  }
+
+  /** Forgets every bucket (the next {@link advance} refills them all). */
+  private clear(): void {
+    this.requestCounts.fill(0);
+    this.acceptCounts.fill(0);
+    this.epochs.fill(Number.NEGATIVE_INFINITY);
+    this.requests = 0;
+    this.accepts = 0;
+    this.current = Number.NEGATIVE_INFINITY;
   }
 
   /** Counts a request in the current bucket; returns that bucket's number, for {@link unrequest}. */

@@ -78,6 +78,9 @@ describe('queueForLater options', () => {
     expect(() => queueForLater({ policy, handler, queue: callable as never, drainOnStart: false })).toThrow(
       new TypeError('queueForLater: queue must have enqueue(), drain() and size(), got a function'),
     );
+    expect(() => queueForLater({ policy, handler, queue: null as never, drainOnStart: false })).toThrow(
+      new TypeError('queueForLater: queue must have enqueue(), drain() and size(), got null'),
+    );
     const queue: DeferredQueue<unknown> = { enqueue, drain, size };
     expect(queueForLater({ policy, handler, queue, drainOnStart: false }).queue).toBe(queue);
   });

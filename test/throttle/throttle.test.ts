@@ -20,6 +20,12 @@ const fail =
   () =>
     Promise.reject(new Error(message));
 
+/** A clock a test sets by hand (`clock.at = …`), to step it back as a wall clock can be. */
+function handSetClock(at: number) {
+  const clock = { at, now: () => clock.at, setTimeout: () => 0, clearTimeout: () => {} };
+  return clock;
+}
+
 /** Runs `n` calls through `policy`, swallowing their errors. */
 async function calls(policy: ReturnType<typeof throttle>, n: number, fn: () => unknown): Promise<void> {
   for (let i = 0; i < n; i++) await policy.execute(fn).catch(() => {});
@@ -193,38 +199,72 @@ describe('throttle', () => {
   });
 
   it('keeps counting into the newest bucket when the clock steps back', async () => {
-    let now = 50_000;
-    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const clock = handSetClock(50_000);
     const t = throttle({ random: neverShed, clock });
     await calls(t, 3, fail());
-    now = 10_000;
+    clock.at = 10_000;
     await calls(t, 3, fail());
     expect(t.stats).toMatchObject({ requests: 6, accepts: 0 });
   });
 
   it('keeps the counts made before a step back when the clock comes forward again', async () => {
-    let now = 50_000;
-    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const clock = handSetClock(50_000);
     const t = throttle({ random: neverShed, clock });
     await calls(t, 3, fail());
-    now = 45_000;
+    clock.at = 45_000;
     await calls(t, 1, fail());
-    now = 55_000;
+    clock.at = 55_000;
     expect(t.stats.requests).toBe(4);
   });
 
+  it('starts afresh when the clock is set back by a whole window or more, not a running total', async () => {
+    const clock = handSetClock(500_000);
+    const t = throttle({ random: neverShed, clock });
+    await calls(t, 3, fail());
+    clock.at = 380_000; // one window (120 s, 12 buckets of 10 s) back
+    expect(t.stats).toMatchObject({ requests: 0, accepts: 0 });
+    clock.at = 200_000;
+    await calls(t, 2, fail());
+    expect(t.stats.requests).toBe(2);
+    // Those two age out a window later, not a window after the clock passes 500 s.
+    clock.at = 319_999;
+    expect(t.stats.requests).toBe(2);
+    clock.at = 320_000;
+    expect(t.stats.requests).toBe(0);
+  });
+
+  it('keeps the counts when the clock is set back by less than a window of buckets', async () => {
+    const clock = handSetClock(500_000);
+    const t = throttle({ random: neverShed, clock });
+    await calls(t, 3, fail());
+    clock.at = 390_000; // 11 buckets back
+    expect(t.stats.requests).toBe(3);
+  });
+
+  it("ignores a caller's abort counted before the clock was set back a whole window", async () => {
+    const clock = handSetClock(500_000);
+    const t = throttle({ random: neverShed, clock });
+    const controller = new AbortController();
+    const call = t.execute(honours, { signal: controller.signal });
+    clock.at = 200_000;
+    await calls(t, 2, fail());
+    controller.abort(new Error('user left'));
+    await expect(call).rejects.toThrow('user left');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.stats.requests).toBe(2);
+  });
+
   it("takes a caller's abort back from the bucket it was counted in, also after the clock stepped back", async () => {
-    let now = 50_000;
-    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const clock = handSetClock(50_000);
     const t = throttle({ random: neverShed, clock });
     await calls(t, 1, fail());
-    now = 45_000;
+    clock.at = 45_000;
     await abortedCall(t);
     expect(t.stats).toMatchObject({ requests: 1, accepts: 0 });
     // The failed call is still in the window until it expires: nothing taken twice.
-    now = 169_000;
+    clock.at = 169_000;
     expect(t.stats.requests).toBe(1);
-    now = 170_000;
+    clock.at = 170_000;
     expect(t.stats.requests).toBe(0);
   });
 
