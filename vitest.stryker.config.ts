@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // The tests Stryker runs against each mutant (see stryker.config.mjs): the
 // in-process tests of the core, the strategies, configuration, the queue and
-// the integrations (Express and Fastify over loopback). Left out: tests that
-// only exercise code in a child process (the mutant is not active there),
-// Redis (it needs a server), and the docs and packaging checks.
+// the integrations (Express and Fastify over loopback, Redis with a server of
+// the run's own). Left out: tests that only exercise code in a child process
+// (the mutant is not active there), and the docs and packaging checks.
 //
 // MUTATION_TESTS narrows the set to some test folders (comma-separated), so
 // a run over one source folder loads only the tests that matter for it:
@@ -32,6 +32,7 @@ const ALL = [
   'integrations',
   'integration/express',
   'integration/fastify',
+  'integration/redis',
 ];
 const folders = process.env.MUTATION_TESTS?.split(',').map((f) => f.trim()) ?? ALL;
 const unknown = folders.filter((f) => !ALL.includes(f));
@@ -54,6 +55,8 @@ export default defineConfig({
       'test/keyed/memory.test.ts',
       'test/reliability/soak.test.ts',
       'test/integrations/otel/example.test.ts',
+      // Child processes: Stryker switches a mutant on only in its own process.
+      'test/integration/redis/processes.test.ts',
       '**/node_modules/**',
       ...(quick ? SLOW : []),
     ],
@@ -62,6 +65,8 @@ export default defineConfig({
     // at run time, so sharing the modules is safe.
     isolate: false,
     setupFiles: ['test/reliability/fixed-seed.ts'],
+    // The Redis tests' server, started once for the run (only when they are in it).
+    globalSetup: folders.includes('integration/redis') ? ['test/setup/redis.ts'] : [],
     testTimeout: 30_000,
   },
 });
