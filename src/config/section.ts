@@ -44,6 +44,10 @@ function optionPath(target: Target, option: string | undefined): string {
 
 function rawAt(target: Target, option: string): { found: boolean; value: unknown } {
   if (option === target.shorthand) return { found: true, value: target.raw };
+  // A key written with a `.` or `[` in it is read as it is, not as a path.
+  if (isPlainObject(target.raw) && Object.hasOwn(target.raw, option)) {
+    return { found: true, value: target.raw[option] };
+  }
   return lookup(target.raw, option);
 }
 
@@ -70,9 +74,15 @@ function construct(
     } catch (error) {
       const parsed = parsePolicyError(error, target.prefix, target.options);
       const option = parsed.option;
-      const top = option === undefined ? undefined : topKey(option);
-      const text = `${option ?? ''} ${parsed.message}`;
-      const echo = !parsed.unknownKey && removed.some((key) => key === top || mentions(text, key));
+      // An unknown key may itself hold a `.` or `[` (`{ 'a.b': 1 }`): it is
+      // the key to drop, not a path into one.
+      const top =
+        option === undefined ? undefined : Object.hasOwn(candidate, option) ? option : topKey(option);
+      // An echo of a dropped option names it in what it asks for (`needs
+      // slowCallDuration`), not in its own path (`initialState.window.type`
+      // after `window` was dropped) nor in the value it got.
+      const asks = parsed.expected ?? parsed.message;
+      const echo = !parsed.unknownKey && removed.some((key) => key === top || mentions(asks, key));
       if (!echo || issues.length === before) {
         const raw = option === undefined ? undefined : rawAt(target, option);
         const received =

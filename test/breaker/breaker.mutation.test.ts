@@ -7,26 +7,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeOutcomes } from '../../src/breaker/snapshot.js';
 import {
   type CircuitBreakerEvents,
-  type CircuitBreakerSnapshot,
   CircuitOpenError,
   circuitBreaker,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { manualClock } from '../helpers/clocks.js';
+import { closedSnapshot } from '../helpers/snapshots.js';
 import { fail, run, succeed } from './helpers.js';
 
-const closed: CircuitBreakerSnapshot = {
-  version: 1,
-  state: 'closed',
-  openedAt: null,
-  openFor: null,
-  openCount: 0,
-  consecutiveFailures: 0,
-  calls: 0,
-  failures: 0,
-  slowCalls: 0,
-  window: null,
-};
+const closed = closedSnapshot;
 
 /** Runs a call that takes `ms` on the virtual clock and succeeds. */
 async function timed(breaker: ReturnType<typeof circuitBreaker>, clock: VirtualClock, ms: number) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CircuitBreakerSnapshot, CircuitOpenError, circuitBreaker } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { closedSnapshot } from '../helpers/snapshots.js';
 import { fail, run, succeed } from './helpers.js';
 
 /** Through JSON, as a snapshot kept in a file or Redis would travel. */
@@ -8,18 +9,7 @@ function roundTrip(snapshot: CircuitBreakerSnapshot): CircuitBreakerSnapshot {
   return JSON.parse(JSON.stringify(snapshot)) as CircuitBreakerSnapshot;
 }
 
-const base: CircuitBreakerSnapshot = {
-  version: 1,
-  state: 'closed',
-  openedAt: null,
-  openFor: null,
-  openCount: 0,
-  consecutiveFailures: 0,
-  calls: 0,
-  failures: 0,
-  slowCalls: 0,
-  window: null,
-};
+const base = closedSnapshot;
 
 describe('circuitBreaker snapshot()', () => {
   it('is plain JSON data describing a closed breaker and its count window, oldest call first', async () => {

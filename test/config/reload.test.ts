@@ -13,6 +13,7 @@ import {
   type TimeoutPolicy,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { closedSnapshot } from '../helpers/snapshots.js';
 
 function hang(ctx: { signal: AbortSignal }): Promise<never> {
   return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
@@ -135,18 +136,7 @@ describe('hot reload: registry.update(config)', () => {
   });
 
   it('a changed initialState is applied rather than the carried-over state', () => {
-    const closed = {
-      version: 1,
-      state: 'closed',
-      openedAt: null,
-      openFor: null,
-      openCount: 0,
-      consecutiveFailures: 0,
-      calls: 0,
-      failures: 0,
-      slowCalls: 0,
-      window: null,
-    } as const;
+    const closed = closedSnapshot;
     const policies = registry({ p: { circuitBreaker: { consecutiveFailures: 1, initialState: closed } } });
     (policies.get('p').policy('circuitBreaker') as CircuitBreakerPolicy).isolate();
     policies.update({

@@ -15,6 +15,7 @@ import {
   throttle,
   timeout,
 } from '../../src/index.js';
+import { closedSnapshot } from '../helpers/snapshots.js';
 
 function issuesOf(config: unknown): ConfigIssue[] {
   try {
@@ -139,6 +140,39 @@ describe('validation errors', () => {
     ).toEqual(['p.circuitBreaker.slowCallDuration']);
     expect(issuesOf({ p: { bulkhead: { limit: 'ten' } } }).map((i) => i.path)).toEqual(['p.bulkhead.limit']);
     expect(issuesOf({ p: { timeout: 'never' } }).map((i) => i.path)).toEqual(['p.timeout']);
+  });
+
+  it('an error is not taken for an echo because a dropped option is in its path or in the value it got', () => {
+    // `window` is dropped for its bad size; the snapshot's own `window.type` is another problem.
+    const snapshot = { ...closedSnapshot, window: { type: 'bogus' } };
+    expect(
+      issuesOf({
+        p: { circuitBreaker: { window: { type: 'count', size: 0 }, initialState: snapshot } },
+      }).map((i) => [i.path, i.message]),
+    ).toEqual([
+      ['p.circuitBreaker.window.size', 'must be an integer ≥ 1 and ≤ 1000000, got 0'],
+      ['p.circuitBreaker.initialState.window.type', 'must be one of "count", "time", got "bogus"'],
+    ]);
+    expect(
+      issuesOf({ p: { retry: { maxDuration: 'x', maxAttempts: 'maxDuration' } } }).map((i) => [
+        i.path,
+        i.received,
+      ]),
+    ).toEqual([
+      ['p.retry.maxDuration', '"x"'],
+      ['p.retry.maxAttempts', '"maxDuration"'],
+    ]);
+  });
+
+  it('an unknown key holding a "." or "[" is reported as written, and the problems after it too', () => {
+    for (const key of ['a.b', 'a[0]']) {
+      expect(
+        issuesOf({ p: { retry: { [key]: 1, maxAttempts: 0 } } }).map((i) => [i.path, i.received]),
+      ).toEqual([
+        [`p.retry.${key}`, '1'],
+        ['p.retry.maxAttempts', '0'],
+      ]);
+    }
   });
 
   it('an error that names no option is reported at the section', () => {

@@ -31,6 +31,7 @@ import {
 } from '../../src/index.js';
 import { RATE_LIMIT_OPTIONS } from '../../src/rate-limit/rate-limit.js';
 import { type OddOptionsConfig, oddOptions, oddValue, Sentinel } from './hostile.js';
+import { closedSnapshot } from '../helpers/snapshots.js';
 
 /** Keys of a breaker snapshot (`initialState`) and its window. */
 const SNAPSHOT_KEYS = [
@@ -64,15 +65,9 @@ interface Target {
 const any = (f: (o: never) => unknown) => (arg: unknown) => f(arg as never);
 
 const SNAPSHOT = {
-  version: 1,
-  state: 'closed',
-  openedAt: null,
-  openFor: null,
-  openCount: 0,
-  consecutiveFailures: 0,
+  ...closedSnapshot,
   calls: 2,
   failures: 1,
-  slowCalls: 0,
   window: { type: 'count', size: 10, outcomes: '01' },
 };
 const TIME_SNAPSHOT = {
