@@ -125,13 +125,25 @@ describe('config errors (config/errors)', () => {
     ]);
   });
 
-  it('a dropped unknown key with symbols in its name does not hide a later error about a similar name', () => {
+  it('a dropped key hides a later error only when that error asks for it by its whole name, symbols and all', () => {
+    // `maxAttempts+` is dropped as unknown; the error about `maxAttempts` is another problem.
     expect(
       issuesOf({ p: { retry: { 'maxAttempts+': 1, maxAttempts: 0 } } }).map((i) => [i.path, i.message]),
     ).toEqual([
       ['p.retry.maxAttempts+', expect.stringMatching(/^unknown option \(expected one of: /)],
       ['p.retry.maxAttempts', 'must be an integer ≥ 1, got 0'],
     ]);
+    // `slowCall` is dropped as unknown; "needs slowCallDuration" does not name it.
+    expect(
+      issuesOf({ p: { circuitBreaker: { slowCall: 1, slowCallRate: 0.5 } } }).map((i) => [i.path, i.message]),
+    ).toEqual([
+      ['p.circuitBreaker.slowCall', expect.stringMatching(/^unknown option \(expected one of: /)],
+      ['p.circuitBreaker.slowCallRate', 'needs slowCallDuration (how slow is slow?)'],
+    ]);
+    // Nor does it name `slowCallDuration+`: the key's symbols are matched literally.
+    expect(
+      issuesOf({ p: { circuitBreaker: { 'slowCallDuration+': 1, slowCallRate: 0.5 } } }).map((i) => i.path),
+    ).toEqual(['p.circuitBreaker.slowCallDuration+', 'p.circuitBreaker.slowCallRate']);
   });
 });
 
