@@ -5,11 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeOutcomes } from '../../src/breaker/snapshot.js';
-import {
-  type CircuitBreakerEvents,
-  CircuitOpenError,
-  circuitBreaker,
-} from '../../src/index.js';
+import { type CircuitBreakerEvents, CircuitOpenError, circuitBreaker } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { manualClock } from '../helpers/clocks.js';
 import { closedSnapshot } from '../helpers/snapshots.js';
