@@ -55,8 +55,11 @@ export default defineConfig({
       'test/keyed/memory.test.ts',
       'test/reliability/soak.test.ts',
       'test/integrations/otel/example.test.ts',
-      // Child processes: Stryker switches a mutant on only in its own process.
+      // Child processes: Stryker switches a mutant on only in its own process,
+      // so these can never detect one and only cost seconds per mutant.
       'test/integration/redis/processes.test.ts',
+      'test/integration/express/example.test.ts',
+      'test/integration/fastify/example.test.ts',
       '**/node_modules/**',
       ...(quick ? SLOW : []),
     ],
