@@ -8,21 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigIssue, registry, validateConfig } from '../../src/config/index.js';
 import { CircuitBreakerPolicy, circuitBreaker, type RetryBudget, retryBudget } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { fail, settle } from './helpers.js';
 
 const LAYERS =
   'fallback, rateLimit, totalTimeout, retry, hedge, circuitBreaker, throttle, timeout, bulkhead, adaptiveConcurrency, chaos';
 
-const fail = () => Promise.reject(new Error('down'));
-
 function issuesOf(config: unknown, code?: unknown): readonly ConfigIssue[] {
   return validateConfig(config, code === undefined ? {} : { code: code as never });
-}
-
-function settle<T>(call: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return call.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 }
 
 /** Spends a budget's retries: how many it granted before refusing (at most 10). */

@@ -7,15 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigIssue, registry, validateConfig } from '../../src/config/index.js';
 import { type KeyedPolicy, RateLimitedError } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-const fail = () => Promise.reject(new Error('down'));
-
-function settle<T>(call: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return call.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
+import { fail, settle } from './helpers.js';
 
 const LAYERS =
   'fallback, rateLimit, totalTimeout, retry, hedge, circuitBreaker, throttle, timeout, bulkhead, adaptiveConcurrency, chaos';

@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { registry, validateConfig } from '../../src/config/index.js';
 import { type CircuitBreakerPolicy, health, pipeline, ResilienceError } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-
-function settle<T>(call: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return call.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-const fail = () => Promise.reject(new Error('down'));
+import { fail, settle } from './helpers.js';
 
 describe('PipelineHandle (src/config/handle.ts)', () => {
   it('configured is true while the configuration defines the pipeline, false once removed', () => {

@@ -14,19 +14,11 @@ import {
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { closedSnapshot } from '../helpers/snapshots.js';
+import { fail, settle } from './helpers.js';
 
 function hang(ctx: { signal: AbortSignal }): Promise<never> {
   return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
 }
-
-function settle<T>(call: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return call.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-const fail = () => Promise.reject(new Error('down'));
 
 describe('hot reload: registry.update(config)', () => {
   it('registry.get(name) returns a stable handle: the same object across updates', () => {
