@@ -123,7 +123,9 @@ function hasIdempotencyKey(input: FetchInput, init: RequestInit | undefined): bo
 }
 
 function urlOf(input: FetchInput): URL | undefined {
-  const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  // A URL from another realm (a vm context, a polyfill) is not `instanceof URL`:
+  // anything not a Request is read as its string form, as fetch reads it.
+  const href = isRequest(input) ? input.url : String(input);
   const base = (globalThis as { location?: { href?: string } }).location?.href;
   try {
     return new URL(href, base);

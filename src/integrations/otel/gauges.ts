@@ -84,8 +84,8 @@ function record(groups: Map<string, GaugeGroup>, health: PolicyHealth, pipeline:
     };
     groups.set(key, group);
   }
-  group.health = Math.max(group.health, HEALTH_VALUES[health.status] ?? 0);
-  const state = typeof health.state === 'string' ? BREAKER_STATE_VALUES[health.state] : undefined;
+  group.health = Math.max(group.health, tableValue(HEALTH_VALUES, health.status) ?? 0);
+  const state = tableValue(BREAKER_STATE_VALUES, health.state);
   if (state !== undefined) group.state = Math.max(group.state ?? 0, state);
   const active = num(health.running) ?? num(health.inflight);
   if (active !== undefined) {
@@ -98,4 +98,12 @@ function record(groups: Map<string, GaugeGroup>, health: PolicyHealth, pipeline:
   group.available = add(group.available, num(health.available) ?? num(health.remaining));
   const probability = num(health.probability);
   if (probability !== undefined) group.probability = Math.max(group.probability ?? 0, probability);
+}
+
+/**
+ * `values[name]` for the table's own names only: a third-party policy may
+ * report any string, and `'constructor'` must not read `Object.prototype`.
+ */
+function tableValue(values: Readonly<Record<string, number>>, name: unknown): number | undefined {
+  return typeof name === 'string' && Object.hasOwn(values, name) ? values[name] : undefined;
 }

@@ -51,6 +51,20 @@ describe('readGauges', () => {
     ]);
   });
 
+  it("reads only the tables' own states and statuses: names of Object.prototype members count as unknown", () => {
+    const groups = readGauges(
+      pipeline(
+        new Reporting('proto-state', { state: 'constructor' }),
+        new Reporting('proto-status', {}, 'toString' as PolicyHealth['status']),
+      ),
+      'svc',
+    );
+    expect([...groups.values()].map(({ health, state }) => ({ health, state }))).toEqual([
+      { health: 0, state: undefined },
+      { health: 0, state: undefined },
+    ]);
+  });
+
   it('folds policies sharing kind and name into one series: counts add, state and health take the worst', () => {
     const a = new Reporting('same', { state: 'closed', running: 1, limit: 2, probability: 0.5 }, 'ok');
     const b = new Reporting('same', { state: 'open', running: 2, limit: 2, probability: 0.1 }, 'down');
