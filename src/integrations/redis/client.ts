@@ -110,9 +110,11 @@ class PendingCommand implements DeadlineEntry {
    * The deadline passed. After the event loop was blocked (a long synchronous
    * stretch, a GC pause), timers run before the socket is read, so the answer
    * may be waiting unread: give it one more turn of the loop before giving up.
+   * That turn keeps the process alive, as the deadline did: a caller waiting
+   * on the command must hear the timeout even when nothing else holds the loop.
    */
   expire(): void {
-    this.clock.setTimeout(this.giveUp, 0, true);
+    this.clock.setTimeout(this.giveUp, 0);
   }
 
   private readonly giveUp = (): void => {
@@ -126,8 +128,8 @@ class PendingCommand implements DeadlineEntry {
  * Runs scripts for one policy with a hard deadline. ioredis may hold a
  * command in its offline queue or retry it for seconds; the policy gives up
  * after `timeout` ms whatever the client does. One timer serves every
- * command in flight (all have the same deadline), and it does not keep the
- * process alive.
+ * command in flight (all have the same deadline); it keeps the process alive
+ * only while a command waits on it.
  */
 export class RedisGateway {
   private readonly deadlines: DeadlineQueue;
