@@ -12,15 +12,28 @@ export interface EventSource {
   readonly name: string;
 }
 
-let reportListenerError: (error: unknown) => void = (error) => {
+const printListenerError = (error: unknown): void => {
   // A listener is user code observing a call; its failure must not change the
   // call's outcome, but it must not vanish either.
   console.error('bulwark: an event listener threw', error);
 };
+let reportListenerError: (error: unknown) => void = printListenerError;
 
 /**
- * Replaces what happens when an event listener throws (default: `console.error`).
- * Returns the previous handler.
+ * Reports the error of a user callback that no caller can see any more (an
+ * Express `onReject` that failed after the request reached its handler) the
+ * way a listener's error is reported: to the handler set with
+ * {@link setListenerErrorHandler}, or printed after `what` by default.
+ */
+export function reportCallbackError(error: unknown, what: string): void {
+  if (reportListenerError === printListenerError) console.error(`bulwark: ${what}`, error);
+  else reportListenerError(error);
+}
+
+/**
+ * Replaces what happens when an event listener, or a user callback whose
+ * error no caller can see (see {@link reportCallbackError}), throws (default:
+ * `console.error`). Returns the previous handler.
  */
 export function setListenerErrorHandler(handler: (error: unknown) => void): (error: unknown) => void {
   const previous = reportListenerError;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Emitter } from '../../src/core/events.js';
+import { Emitter, reportCallbackError } from '../../src/core/events.js';
 import { fallback, pipeline, retry, setListenerErrorHandler, timeout } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 
@@ -217,5 +217,28 @@ describe('events on policies', () => {
     await clock.runAll();
     expect(await loud).toBe('fb');
     expect(emit).toHaveBeenCalled();
+  });
+});
+
+describe('reportCallbackError', () => {
+  it('hands a callback error no caller can see to the listener error handler', () => {
+    const error = new Error('late callback');
+    reportCallbackError(error, 'protect: an error after the request reached its handler');
+    expect(reported).toEqual([error]);
+  });
+
+  it('prints it by default, after saying what failed', () => {
+    setListenerErrorHandler(previousHandler);
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const error = new Error('late callback');
+      reportCallbackError(error, 'protect: an error after the request reached its handler');
+      expect(printed.mock.calls).toEqual([
+        ['bulwark: protect: an error after the request reached its handler', error],
+      ]);
+      expect(reported).toEqual([]);
+    } finally {
+      printed.mockRestore();
+    }
   });
 });

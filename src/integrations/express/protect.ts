@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { reportCallbackError } from '../../core/events.js';
 import type { PolicyBase } from '../../core/policy.js';
 import { checkKeys, checkObject } from '../../core/validate.js';
 import { Exchange } from '../server/exchange.js';
@@ -56,7 +57,9 @@ class ExpressExchange extends Exchange<Request, Response> {
       this.next(error);
       return;
     }
-    // Express already went on with the request: its error chain cannot be entered a second time.
+    // Express already went on with the request: its error chain cannot be entered a second time,
+    // so the error goes where a listener's would, and the client (if still there) gets a plain 500.
+    reportCallbackError(error, `${OWNER}: an error after the request reached its handler`);
     if (!this.gone && !this.headersSent)
       this.send({ status: 500, code: 'ERR_INTERNAL', retryAfter: undefined });
   }

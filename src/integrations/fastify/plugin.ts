@@ -111,6 +111,10 @@ class FastifyExchange extends Exchange<FastifyRequest, FastifyReply> implements 
     if (!this.entered) this.done(err);
     // Sending an error is how Fastify hands it to the error handler at any point of the request.
     else if (!this.gone && !this.headersSent) void this.res.send(err);
+    // Too late for the error handler (the client left, or the handler's reply is on its way): the
+    // request's log is where Fastify puts what happens to a request, so the error is not lost.
+    else
+      this.req.log.error({ err }, `${OWNER}: onReject failed after the response started or the client left`);
   }
 
   protected send(reply: ErrorReply): void {

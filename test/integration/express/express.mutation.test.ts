@@ -5,8 +5,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import express from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
-import { bulkhead, retry, timeout } from '../../../src/index.js';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { bulkhead, retry, setListenerErrorHandler, timeout } from '../../../src/index.js';
 import { healthHandler, protect } from '../../../src/integrations/express/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
 import { baseUrl, closeServer, gate, get, until } from '../../integrations/server/helpers.js';
@@ -44,7 +44,12 @@ describe('protect.ts', () => {
     );
   });
 
-  it('writes nothing when an async onReject fails after the client has gone', async () => {
+  it('writes nothing when an async onReject fails after the client has gone, and reports its error', async () => {
+    const reported: unknown[] = [];
+    const previous = setListenerErrorHandler((error) => reported.push(error));
+    onTestFinished(() => {
+      setListenerErrorHandler(previous);
+    });
     const clock = new VirtualClock();
     const rejecting = gate();
     const seen: { res?: express.Response; closed: boolean; failedLate: boolean } = {
@@ -84,6 +89,36 @@ describe('protect.ts', () => {
     // No error reply went to a client that was gone.
     expect(seen.res!.statusCode).toBe(200);
     expect(seen.res!.getHeader('content-type')).toBeUndefined();
+    // Too late for Express's error chain: the error goes where a listener's would.
+    expect(reported).toEqual([new Error('onReject failed late')]);
+  });
+
+  it('prints such an error by default, saying what failed, and answers a client still there with a plain 500', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    onTestFinished(() => {
+      printed.mockRestore();
+    });
+    const clock = new VirtualClock();
+    let entered = false;
+    const app = express();
+    app.use(
+      protect(timeout({ ms: 1_000, clock }), {
+        onReject: async () => {
+          throw new Error('onReject broke');
+        },
+      }),
+    );
+    app.get('/slow', () => {
+      entered = true;
+    });
+    const url = await listen(app);
+    const answer = get(`${url}/slow`);
+    await until(() => entered, 'the handler to run');
+    await clock.advance(1_000);
+    expect(await answer).toMatchObject({ status: 500, body: '{"error":"ERR_INTERNAL"}' });
+    expect(printed.mock.calls).toEqual([
+      ['bulwark: protect: an error after the request reached its handler', new Error('onReject broke')],
+    ]);
   });
 
   it('keeps the connection of a response the handler ended in its abort listener', async () => {

@@ -1,7 +1,7 @@
 // bulwark/express against a real Express 5 server on 127.0.0.1 and Node's fetch.
 import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   bulkhead,
   chaos,
@@ -12,6 +12,7 @@ import {
   pipeline,
   rateLimit,
   retry,
+  setListenerErrorHandler,
   TimeoutError,
   timeout,
 } from '../../../src/index.js';
@@ -452,7 +453,12 @@ describe('protect: errors and configuration', () => {
     expect(await get(await listen(app))).toMatchObject({ status: 500, body: '{"handled":"onReject broke"}' });
   });
 
-  it('answers 500 ERR_INTERNAL when onReject throws on a timeout (next() was already called)', async () => {
+  it('answers 500 ERR_INTERNAL when onReject throws on a timeout (next() was already called), reporting the error', async () => {
+    const reported: unknown[] = [];
+    const previous = setListenerErrorHandler((error) => reported.push(error));
+    onTestFinished(() => {
+      setListenerErrorHandler(previous);
+    });
     const app = express();
     app.use(
       protect(timeout(20), {
@@ -464,6 +470,7 @@ describe('protect: errors and configuration', () => {
     app.get('/never', () => {});
     const answer = await get(`${await listen(app)}/never`);
     expect(answer).toMatchObject({ status: 500, body: '{"error":"ERR_INTERNAL"}' });
+    expect(reported).toEqual([new Error('onReject broke late')]);
   });
 
   it('uses isFailure to decide what a breaker counts', async () => {
