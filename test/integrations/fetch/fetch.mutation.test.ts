@@ -112,6 +112,11 @@ describe('classify: isNetworkError', () => {
     ]);
   });
 
+  it('ends the cause chain at a null cause, without throwing', () => {
+    expect(isNetworkError(new Error('outer', { cause: null }))).toBe(false);
+    expect(isNetworkError(new TypeError('fetch failed', { cause: null }))).toBe(true);
+  });
+
   it('takes a failure message for a network error only on a TypeError', () => {
     expect(isNetworkError(new TypeError('fetch failed'))).toBe(true);
     expect(isNetworkError(new Error('fetch failed'))).toBe(false);
@@ -160,6 +165,15 @@ describe('resilientFetch', () => {
       });
       expect([kind, res.status, calls.length]).toEqual([kind, 200, 2]);
     }
+  });
+
+  it('takes a null body for no body: a PUT with body null is retried', async () => {
+    const { fetch, calls } = scripted(503, 200);
+    const res = await resilientFetch({ fetch, clock: instant })('https://api.test/', {
+      method: 'PUT',
+      body: null,
+    });
+    expect([res.status, calls.length]).toEqual([200, 2]);
   });
 
   it('does not retry a stream body that is not async-iterable (a ReadableStream in Safari)', async () => {
