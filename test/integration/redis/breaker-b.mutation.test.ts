@@ -156,6 +156,23 @@ describeRedis('sharedCircuitBreaker (breaker.ts from line 290)', () => {
     expect(tracked.stats).toMatchObject({ calls: 3, slowCalls: 1 });
   });
 
+  it('a slow call the caller gave up on counts neither as a call nor as a slow one', async () => {
+    const clock = new VirtualClock();
+    const breaker = fleet(1, { minimumCalls: 10, slowCallDuration: 100 }, clock).instances[0]!.breaker;
+    const caller = new AbortController();
+    const call = breaker.execute(
+      async () => {
+        await clock.advance(150);
+        caller.abort(new Error('gave up'));
+        throw new Error('too late');
+      },
+      { signal: caller.signal },
+    );
+    await expect(call).rejects.toThrow('gave up');
+    await breaker.flush();
+    expect(breaker.stats).toMatchObject({ calls: 0, slowCalls: 0 });
+  });
+
   it('one unref’d sync timer per instance, however many calls enter cold or warm', async () => {
     const clock = new RecordingClock();
     const { breaker } = fleet(1, { syncInterval: 1_000 }, clock).instances[0]!;
@@ -251,6 +268,32 @@ describeRedis('sharedCircuitBreaker (breaker.ts from line 290)', () => {
     expect(a!.redis.count('probe')).toBe(asked + 1);
     second.finish();
     await secondCall;
+  });
+
+  it("a half-open round's local block ends when the breaker reopens", async () => {
+    const { clock, admin, stateKey, instances, openThenExpire } = fleet(2);
+    const [a, b] = instances;
+    await openThenExpire();
+    const started = gate();
+    const verdict = gate();
+    const probeCall = b!.breaker.execute(async () => {
+      started.open();
+      await verdict.promise;
+      throw new Error('still down');
+    });
+    await started.promise;
+    // Every probe is out: a blocks itself for a syncInterval (1 000 000 ms; the clock will not get there).
+    await expect(a!.breaker.execute(ok)).rejects.toMatchObject({ state: 'halfOpen' });
+    verdict.open();
+    await expect(probeCall).rejects.toThrow('still down');
+    await a!.breaker.flush();
+    expect(a!.breaker.state).toBe('open');
+    // The new open period ends (in Redis and in a's cache): a asks Redis for a probe again.
+    await admin.hset(stateKey, 'u', 0);
+    await clock.advance(60_000);
+    const asked = a!.redis.count('probe');
+    await expect(a!.breaker.execute(ok)).resolves.toBe('ok');
+    expect(a!.redis.count('probe')).toBe(asked + 1);
   });
 
   it('a probe request that finds the breaker reopened rejects with the time Redis says is left', async () => {
