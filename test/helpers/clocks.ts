@@ -30,3 +30,13 @@ export function manualClock(start = 0): Clock & { time: number } {
     clearTimeout: () => {},
   };
 }
+
+/** A clock whose timers fire on the next microtask: backoff waits cost nothing. */
+export const instantClock: Clock = {
+  now: () => 0,
+  setTimeout(callback) {
+    queueMicrotask(callback);
+    return 0;
+  },
+  clearTimeout() {},
+};

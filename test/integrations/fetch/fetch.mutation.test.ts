@@ -5,7 +5,7 @@
 // injected fetch answers.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionContext } from '../../../src/core/context.js';
-import { type Clock, PolicyBase, type RetryEvents, setListenerErrorHandler } from '../../../src/index.js';
+import { PolicyBase, type RetryEvents, setListenerErrorHandler } from '../../../src/index.js';
 import {
   type FetchInput,
   isNetworkError,
@@ -13,16 +13,7 @@ import {
   resilientFetch,
 } from '../../../src/integrations/fetch/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
-
-/** A clock whose timers fire on the next microtask: backoff waits cost nothing. */
-const instant: Clock = {
-  now: () => 0,
-  setTimeout(callback) {
-    queueMicrotask(callback);
-    return 0;
-  },
-  clearTimeout() {},
-};
+import { instantClock } from '../../helpers/clocks.js';
 
 /** A fetch that answers with the given responses in turn (the last repeats); an Error is thrown. */
 function scripted(...answers: (number | Error | (() => Response))[]) {
@@ -144,7 +135,7 @@ describe('resilientFetch', () => {
   it('takes a URL from another realm for a URL, not for a Request: a GET, retried', async () => {
     const { fetch, calls } = scripted(503, 200);
     const input = new ForeignURL('https://api.test/items');
-    const res = await resilientFetch({ fetch, clock: instant })(input as never);
+    const res = await resilientFetch({ fetch, clock: instantClock })(input as never);
     expect([res.status, calls.length]).toEqual([200, 2]);
     expect(calls.map((c) => c.input)).toEqual([input, input]);
   });
@@ -159,7 +150,7 @@ describe('resilientFetch', () => {
     ];
     for (const [kind, body] of bodies) {
       const { fetch, calls } = scripted(503, 200);
-      const res = await resilientFetch({ fetch, clock: instant })('https://api.test/', {
+      const res = await resilientFetch({ fetch, clock: instantClock })('https://api.test/', {
         method: 'PUT',
         body,
       });
@@ -169,7 +160,7 @@ describe('resilientFetch', () => {
 
   it('takes a null body for no body: a PUT with body null is retried', async () => {
     const { fetch, calls } = scripted(503, 200);
-    const res = await resilientFetch({ fetch, clock: instant })('https://api.test/', {
+    const res = await resilientFetch({ fetch, clock: instantClock })('https://api.test/', {
       method: 'PUT',
       body: null,
     });
@@ -181,7 +172,7 @@ describe('resilientFetch', () => {
     const stream = new ReadableStream();
     const body = { getReader: () => stream.getReader() };
     expect(Symbol.asyncIterator in body).toBe(false);
-    const res = await resilientFetch({ fetch, clock: instant })('https://api.test/', {
+    const res = await resilientFetch({ fetch, clock: instantClock })('https://api.test/', {
       method: 'PUT',
       body: body as never,
     });
@@ -191,7 +182,9 @@ describe('resilientFetch', () => {
   it("keys a Request input by its URL's host", async () => {
     const { fetch } = scripted(503, 200);
     const probe = new KeyProbe();
-    await resilientFetch({ fetch, clock: instant, policy: probe })(new Request('https://api.test:8443/x'));
+    await resilientFetch({ fetch, clock: instantClock, policy: probe })(
+      new Request('https://api.test:8443/x'),
+    );
     expect(probe.keys).toEqual(['api.test:8443', 'api.test:8443']);
   });
 
@@ -222,10 +215,14 @@ describe('resilientFetch', () => {
     try {
       // A network error: the retry event carries no response.
       const failed = scripted(new TypeError('fetch failed'), 200);
-      const afterError = await resilientFetch({ fetch: failed.fetch, clock: instant })('https://api.test/');
+      const afterError = await resilientFetch({ fetch: failed.fetch, clock: instantClock })(
+        'https://api.test/',
+      );
       // A 503 without a body: its body is null.
       const empty = scripted(503, 200);
-      const afterEmpty = await resilientFetch({ fetch: empty.fetch, clock: instant })('https://api.test/');
+      const afterEmpty = await resilientFetch({ fetch: empty.fetch, clock: instantClock })(
+        'https://api.test/',
+      );
       expect([afterError.status, failed.calls.length, afterEmpty.status, empty.calls.length]).toEqual([
         200, 2, 200, 2,
       ]);
@@ -264,7 +261,7 @@ describe('resilientFetch', () => {
   it('asks the budget before each retry, and gives up when it says no', async () => {
     const { fetch, calls } = scripted(503, 200);
     const budget = { recordAttempt: vi.fn(), tryRetry: vi.fn(() => false) };
-    const http = resilientFetch({ fetch, clock: instant, budget });
+    const http = resilientFetch({ fetch, clock: instantClock, budget });
     const reasons: unknown[] = [];
     http.policy.onEvent((e) => {
       if (e.event === 'giveUp') reasons.push((e.data as RetryEvents['giveUp']).reason);
@@ -278,7 +275,7 @@ describe('resilientFetch', () => {
     // A POST is not retried, so its body is sent once: no copy.
     const post = scripted(503);
     const request = new Request('https://api.test/', { method: 'POST', body: 'order' });
-    const res = await resilientFetch({ fetch: post.fetch, clock: instant })(request);
+    const res = await resilientFetch({ fetch: post.fetch, clock: instantClock })(request);
     expect([res.status, post.calls.length]).toEqual([503, 1]);
     expect(post.calls[0]!.input).toBe(request);
     // One attempt only: a PUT is not copied either.
@@ -291,7 +288,7 @@ describe('resilientFetch', () => {
   it('copies a retried Request with a body for each attempt', async () => {
     const { fetch, calls } = scripted(503, 200);
     const put = new Request('https://api.test/', { method: 'PUT', body: 'item' });
-    await resilientFetch({ fetch, clock: instant })(put);
+    await resilientFetch({ fetch, clock: instantClock })(put);
     expect(calls).toHaveLength(2);
     expect(calls.map((c) => c.input === put)).toEqual([false, false]);
     expect(await Promise.all(calls.map((c) => (c.input as Request).text()))).toEqual(['item', 'item']);

@@ -2,23 +2,14 @@
 // classification, without a network.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Clock, retry, timeout } from '../../../src/index.js';
+import { retry, timeout } from '../../../src/index.js';
 import {
   type FetchInput,
   IDEMPOTENT_METHODS,
   RESILIENT_FETCH_OPTIONS,
   resilientFetch,
 } from '../../../src/integrations/fetch/index.js';
-
-/** A clock whose timers fire on the next microtask: backoff waits cost nothing. */
-const instant: Clock = {
-  now: () => 0,
-  setTimeout(callback) {
-    queueMicrotask(callback);
-    return 0;
-  },
-  clearTimeout() {},
-};
+import { instantClock } from '../../helpers/clocks.js';
 
 /** A fetch that answers with the given statuses in turn (the last repeats). */
 function scripted(...statuses: number[]) {
@@ -87,14 +78,14 @@ describe('resilientFetch options', () => {
 
   it('defaults to 3 attempts, as retry()', async () => {
     const { fetch } = scripted(503);
-    const res = await resilientFetch({ fetch, clock: instant })('https://api.test/');
+    const res = await resilientFetch({ fetch, clock: instantClock })('https://api.test/');
     expect(res.status).toBe(503);
     expect(fetch).toHaveBeenCalledTimes(3);
   });
 
   it('maxAttempts counts every attempt, the first included', async () => {
     const { fetch } = scripted(503);
-    await resilientFetch({ fetch, clock: instant, maxAttempts: 5 })('https://api.test/');
+    await resilientFetch({ fetch, clock: instantClock, maxAttempts: 5 })('https://api.test/');
     expect(fetch).toHaveBeenCalledTimes(5);
   });
 
@@ -103,7 +94,7 @@ describe('resilientFetch options', () => {
     const seen: number[] = [];
     const res = await resilientFetch({
       fetch,
-      clock: instant,
+      clock: instantClock,
       retryOnStatus: (status, response) => {
         seen.push(response.status);
         return status === 418;
@@ -117,17 +108,17 @@ describe('resilientFetch options', () => {
     const fetch = vi.fn(async (): Promise<Response> => {
       throw boom;
     });
-    const retried = resilientFetch({ fetch, clock: instant, retryOnError: (e) => e === boom });
+    const retried = resilientFetch({ fetch, clock: instantClock, retryOnError: (e) => e === boom });
     await expect(retried('https://api.test/')).rejects.toBe(boom);
     expect(fetch).toHaveBeenCalledTimes(3);
     fetch.mockClear();
     // By default an error that is not a network error is not retried.
-    await expect(resilientFetch({ fetch, clock: instant })('https://api.test/')).rejects.toBe(boom);
+    await expect(resilientFetch({ fetch, clock: instantClock })('https://api.test/')).rejects.toBe(boom);
     expect(fetch).toHaveBeenCalledTimes(1);
   });
 
   it('looks globalThis.fetch up on every request', async () => {
-    const http = resilientFetch({ clock: instant });
+    const http = resilientFetch({ clock: instantClock });
     const first = scripted(200);
     vi.stubGlobal('fetch', first.fetch);
     await http('https://api.test/a');
@@ -181,7 +172,9 @@ describe('resilientFetch options', () => {
 
   it('gives fetch a signal of its own per attempt under a timeout', async () => {
     const { fetch, calls } = scripted(503, 200);
-    await resilientFetch({ fetch, clock: instant, timeout: 1_000 })('https://api.test/', { method: 'GET' });
+    await resilientFetch({ fetch, clock: instantClock, timeout: 1_000 })('https://api.test/', {
+      method: 'GET',
+    });
     const [first, second] = calls.map((c) => c.init!.signal!);
     expect(first).toBeInstanceOf(AbortSignal);
     expect(first).not.toBe(second);
@@ -234,7 +227,7 @@ describe('resilientFetch request classification', () => {
       fc.asyncProperty(methods, fc.boolean(), fc.boolean(), async (method, keyed, optIn) => {
         const { fetch } = scripted(503, 200);
         const headers: Record<string, string> = keyed ? { 'Idempotency-Key': 'k' } : {};
-        const res = await resilientFetch({ fetch, clock: instant, retryNonIdempotent: optIn })(
+        const res = await resilientFetch({ fetch, clock: instantClock, retryNonIdempotent: optIn })(
           'https://api.test/',
           {
             method,
@@ -256,7 +249,7 @@ describe('resilientFetch request classification', () => {
         fc.integer({ min: 1, max: 6 }),
         async (statuses, maxAttempts) => {
           const { fetch } = scripted(...statuses);
-          const res = await resilientFetch({ fetch, clock: instant, maxAttempts })('https://api.test/');
+          const res = await resilientFetch({ fetch, clock: instantClock, maxAttempts })('https://api.test/');
           let expected = 1;
           while (
             expected < maxAttempts &&
@@ -277,7 +270,7 @@ describe('resilientFetch request classification', () => {
     async function* body() {
       yield new TextEncoder().encode('chunk');
     }
-    const res = await resilientFetch({ fetch, clock: instant })('https://api.test/', {
+    const res = await resilientFetch({ fetch, clock: instantClock })('https://api.test/', {
       method: 'PUT',
       body: body() as never,
     });
@@ -287,7 +280,7 @@ describe('resilientFetch request classification', () => {
   it('a Request without a body is passed as is, not copied', async () => {
     const { fetch, calls } = scripted(503, 200);
     const request = new Request('https://api.test/');
-    await resilientFetch({ fetch, clock: instant })(request);
+    await resilientFetch({ fetch, clock: instantClock })(request);
     expect(calls.map((c) => c.input)).toEqual([request, request]);
   });
 });

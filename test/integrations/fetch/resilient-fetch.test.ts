@@ -7,7 +7,6 @@ import {
   CircuitOpenError,
   circuitBreaker,
   keyed,
-  type Clock,
   PolicyBase,
   RateLimitedError,
   TimeoutError,
@@ -17,6 +16,7 @@ import type { ExecutionContext } from '../../../src/core/context.js';
 import { isNetworkError, resilientFetch } from '../../../src/integrations/fetch/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
 import { CHUNK, type ScriptServer, startScriptServer } from './script-server.js';
+import { instantClock } from '../../helpers/clocks.js';
 
 let server: ScriptServer;
 beforeAll(async () => {
@@ -25,16 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-/** A clock whose timers fire on the next microtask: backoff waits cost nothing. */
-const instant: Clock = {
-  now: () => 0,
-  setTimeout(callback) {
-    queueMicrotask(callback);
-    return 0;
-  },
-  clearTimeout() {},
-};
 
 /** Resolves with the next `retry` event of a resilientFetch's retry policy. */
 function nextRetry(http: ReturnType<typeof resilientFetch>): Promise<RetryEvents['retry']> {
@@ -59,7 +49,7 @@ const unavailable = { status: 503, body: 'unavailable' } as const;
 describe('resilientFetch: transient statuses', () => {
   it('retries 503 and resolves with the response that succeeded', async () => {
     const { url, seen } = server.script(unavailable, unavailable, ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url);
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('ok');
     expect(seen).toHaveLength(3);
@@ -67,7 +57,7 @@ describe('resilientFetch: transient statuses', () => {
 
   it('resolves with the final response, whatever its status, when the attempts run out', async () => {
     const { url, seen } = server.script(unavailable);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url);
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url);
     expect(res.status).toBe(503);
     expect(await res.text()).toBe('unavailable');
     expect(seen).toHaveLength(3);
@@ -76,7 +66,7 @@ describe('resilientFetch: transient statuses', () => {
   it('retries 408, 429, 500, 502, 503 and 504 by default', async () => {
     for (const status of [408, 429, 500, 502, 503, 504]) {
       const { url, seen } = server.script({ status }, ok);
-      const res = await resilientFetch({ backoff: 0, clock: instant })(url);
+      const res = await resilientFetch({ backoff: 0, clock: instantClock })(url);
       expect([status, res.status, seen.length]).toEqual([status, 200, 2]);
     }
   });
@@ -84,14 +74,14 @@ describe('resilientFetch: transient statuses', () => {
   it('does not retry other statuses', async () => {
     for (const status of [400, 404, 409, 501, 505]) {
       const { url, seen } = server.script({ status }, ok);
-      const res = await resilientFetch({ backoff: 0, clock: instant })(url);
+      const res = await resilientFetch({ backoff: 0, clock: instantClock })(url);
       expect([res.status, seen.length]).toEqual([status, 1]);
     }
   });
 
   it('retryOnStatus replaces the list of transient statuses', async () => {
     const { url, seen } = server.script({ status: 404 }, { status: 503 }, ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant, retryOnStatus: [404] })(url);
+    const res = await resilientFetch({ backoff: 0, clock: instantClock, retryOnStatus: [404] })(url);
     expect([res.status, seen.length]).toEqual([503, 2]);
   });
 
@@ -100,7 +90,7 @@ describe('resilientFetch: transient statuses', () => {
     const responses: Response[] = [];
     const http = resilientFetch({
       backoff: 0,
-      clock: instant,
+      clock: instantClock,
       fetch: async (input, init) => {
         const res = await fetch(input, init);
         responses.push(res);
@@ -148,7 +138,7 @@ describe('resilientFetch: Retry-After', () => {
 
   it('a Retry-After beyond maxRetryAfter ends retrying and returns that response', async () => {
     const { url, seen } = server.script({ status: 503, headers: { 'retry-after': '120' } }, ok);
-    const http = resilientFetch({ backoff: 0, clock: instant, maxRetryAfter: 60_000 });
+    const http = resilientFetch({ backoff: 0, clock: instantClock, maxRetryAfter: 60_000 });
     const reasons: unknown[] = [];
     http.policy.onEvent((e) => {
       if (e.event === 'giveUp') reasons.push((e.data as RetryEvents['giveUp']).reason);
@@ -162,13 +152,13 @@ describe('resilientFetch: Retry-After', () => {
 describe('resilientFetch: network errors', () => {
   it('retries a connection reset and resolves with the next response', async () => {
     const { url, seen } = server.script('reset', ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url);
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url);
     expect([res.status, seen.length]).toEqual([200, 2]);
   });
 
   it('rejects with the network error when no attempt got a response', async () => {
     const { url, seen } = server.script('reset');
-    const error = await resilientFetch({ backoff: 0, clock: instant })(url).catch((e: unknown) => e);
+    const error = await resilientFetch({ backoff: 0, clock: instantClock })(url).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect(isNetworkError(error)).toBe(true);
     expect(seen).toHaveLength(3);
@@ -180,7 +170,7 @@ describe('resilientFetch: network errors', () => {
     const { url } = probe.script(ok);
     await probe.close();
     const attempts = vi.fn(fetch);
-    const error = await resilientFetch({ backoff: 0, clock: instant, fetch: attempts })(url).catch(
+    const error = await resilientFetch({ backoff: 0, clock: instantClock, fetch: attempts })(url).catch(
       (e: unknown) => e,
     );
     expect(isNetworkError(error)).toBe(true);
@@ -191,13 +181,16 @@ describe('resilientFetch: network errors', () => {
 describe('resilientFetch: idempotency', () => {
   it('does not retry a POST', async () => {
     const { url, seen } = server.script(unavailable, ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url, { method: 'POST', body: 'order' });
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url, {
+      method: 'POST',
+      body: 'order',
+    });
     expect([res.status, seen.length]).toEqual([503, 1]);
   });
 
   it('does not retry a POST whose connection was reset', async () => {
     const { url, seen } = server.script('reset', ok);
-    const error = await resilientFetch({ backoff: 0, clock: instant })(url, { method: 'POST' }).catch(
+    const error = await resilientFetch({ backoff: 0, clock: instantClock })(url, { method: 'POST' }).catch(
       (e: unknown) => e,
     );
     expect(isNetworkError(error)).toBe(true);
@@ -206,7 +199,7 @@ describe('resilientFetch: idempotency', () => {
 
   it('retries a POST that carries an Idempotency-Key, sending the same body each time', async () => {
     const { url, seen } = server.script(unavailable, 'reset', ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url, {
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url, {
       method: 'POST',
       headers: { 'Idempotency-Key': 'order-42' },
       body: 'order',
@@ -221,7 +214,7 @@ describe('resilientFetch: idempotency', () => {
 
   it('retryNonIdempotent: true retries a POST', async () => {
     const { url, seen } = server.script(unavailable, ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant, retryNonIdempotent: true })(url, {
+    const res = await resilientFetch({ backoff: 0, clock: instantClock, retryNonIdempotent: true })(url, {
       method: 'POST',
     });
     expect([res.status, seen.length]).toEqual([200, 2]);
@@ -234,7 +227,7 @@ describe('resilientFetch: idempotency', () => {
       body: 'payload',
       headers: { 'idempotency-key': 'k' },
     });
-    const res = await resilientFetch({ backoff: 0, clock: instant })(request);
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(request);
     expect([res.status, seen.length]).toEqual([200, 2]);
     expect(seen.map((s) => [s.method, s.body])).toEqual([
       ['PUT', 'payload'],
@@ -244,10 +237,12 @@ describe('resilientFetch: idempotency', () => {
 
   it('reads the method and Idempotency-Key of a Request input', async () => {
     const { url, seen } = server.script(unavailable, ok);
-    const plain = await resilientFetch({ backoff: 0, clock: instant })(new Request(url, { method: 'POST' }));
+    const plain = await resilientFetch({ backoff: 0, clock: instantClock })(
+      new Request(url, { method: 'POST' }),
+    );
     expect([plain.status, seen.length]).toEqual([503, 1]);
     const keyed = server.script(unavailable, ok);
-    const res = await resilientFetch({ backoff: 0, clock: instant })(
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(
       new Request(keyed.url, { method: 'POST', headers: { 'Idempotency-Key': 'k' } }),
     );
     expect([res.status, keyed.seen.length]).toEqual([200, 2]);
@@ -261,7 +256,7 @@ describe('resilientFetch: idempotency', () => {
         controller.close();
       },
     });
-    const res = await resilientFetch({ backoff: 0, clock: instant })(url, {
+    const res = await resilientFetch({ backoff: 0, clock: instantClock })(url, {
       method: 'PUT',
       body,
       duplex: 'half',
@@ -377,7 +372,7 @@ describe('resilientFetch: composing with a policy', () => {
   it('runs the policy on every attempt, inside the retry, keyed by the URL host', async () => {
     const { url } = server.script(unavailable, ok);
     const probe = new Probe();
-    const res = await resilientFetch({ backoff: 0, clock: instant, policy: probe })(new URL(url));
+    const res = await resilientFetch({ backoff: 0, clock: instantClock, policy: probe })(new URL(url));
     expect(res.status).toBe(200);
     const host = new URL(url).host;
     expect(probe.entered).toEqual([
@@ -411,7 +406,7 @@ describe('resilientFetch: composing with a policy', () => {
     const { url, seen } = server.script(ok);
     const full = new BulkheadFullError();
     const probe = new Probe(() => full);
-    await expect(resilientFetch({ backoff: 0, clock: instant, policy: probe })(url)).rejects.toBe(full);
+    await expect(resilientFetch({ backoff: 0, clock: instantClock, policy: probe })(url)).rejects.toBe(full);
     expect(probe.entered).toHaveLength(1);
     expect(seen).toHaveLength(0);
   });
@@ -432,7 +427,9 @@ describe('resilientFetch: composing with a policy', () => {
   it('non-idempotent requests run under the policy too, once', async () => {
     const { url } = server.script(unavailable);
     const probe = new Probe();
-    const res = await resilientFetch({ backoff: 0, clock: instant, policy: probe })(url, { method: 'PATCH' });
+    const res = await resilientFetch({ backoff: 0, clock: instantClock, policy: probe })(url, {
+      method: 'PATCH',
+    });
     expect(res.status).toBe(503);
     expect(probe.entered).toHaveLength(1);
   });
@@ -444,7 +441,7 @@ describe('resilientFetch: composing with a policy', () => {
       const healthy = other.script(ok);
       const http = resilientFetch({
         backoff: 0,
-        clock: instant,
+        clock: instantClock,
         policy: keyed(() =>
           circuitBreaker({
             consecutiveFailures: 2,

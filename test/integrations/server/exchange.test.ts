@@ -16,44 +16,8 @@ import { until } from './helpers.js';
 import type { ExecutionContext } from '../../../src/core/context.js';
 import { LayerMode, PolicyBase } from '../../../src/core/policy.js';
 import { ResponseStatusError } from '../../../src/integrations/server/errors.js';
-import { Exchange } from '../../../src/integrations/server/exchange.js';
-import { type ServeOptions, serveConfig } from '../../../src/integrations/server/options.js';
-import { type ErrorReply, errorReply } from '../../../src/integrations/server/reply.js';
-
-/** A response reduced to flags the exchange reads, and a log of what the exchange did. */
-class FakeExchange extends Exchange<string, string> {
-  log: string[] = [];
-  sent = false;
-  ended_ = false;
-  status = 200;
-
-  constructor(policy: PolicyBase<any>, options: ServeOptions<string, string> = {}) {
-    super(serveConfig('test', options), policy, 'req', 'res', undefined);
-  }
-  protected proceed(): void {
-    this.log.push('proceed');
-  }
-  protected fail(error: unknown): void {
-    this.log.push(`fail ${(error as Error).message}`);
-  }
-  protected send(reply: ErrorReply): void {
-    this.sent = true;
-    this.log.push(`send ${reply.status} ${reply.code}`);
-  }
-  protected expose(): void {}
-  protected get headersSent(): boolean {
-    return this.sent;
-  }
-  protected get ended(): boolean {
-    return this.ended_;
-  }
-  protected get statusCode(): number {
-    return this.status;
-  }
-  protected destroy(): void {
-    this.log.push('destroy');
-  }
-}
+import { errorReply } from '../../../src/integrations/server/reply.js';
+import { FakeExchange } from './fake-exchange.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
