@@ -10,6 +10,7 @@ import {
 } from '../../../src/integrations/redis/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
 import { breakerOf, connect, describeRedis, freshPrefix } from './helpers.js';
+import { gate } from '../../integrations/server/helpers.js';
 
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => 'ok';
@@ -97,24 +98,16 @@ function fleet(size: number, options: Partial<SharedCircuitBreakerOptions> = {},
   return { clock, admin, stateKey, instances, openThenExpire };
 }
 
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
-
 /** Work that reports when it starts and ends when the returned `finish` is called. */
 function heldWork() {
   const started = gate();
   const done = gate();
   return {
-    started: started.promise,
+    started: started.opened,
     finish: done.open,
     work: async () => {
       started.open();
-      await done.promise;
+      await done.opened;
       return 'held';
     },
   };
@@ -278,10 +271,10 @@ describeRedis('sharedCircuitBreaker (breaker.ts from line 290)', () => {
     const verdict = gate();
     const probeCall = b!.breaker.execute(async () => {
       started.open();
-      await verdict.promise;
+      await verdict.opened;
       throw new Error('still down');
     });
-    await started.promise;
+    await started.opened;
     // Every probe is out: a blocks itself for a syncInterval (1 000 000 ms; the clock will not get there).
     await expect(a!.breaker.execute(ok)).rejects.toMatchObject({ state: 'halfOpen' });
     verdict.open();

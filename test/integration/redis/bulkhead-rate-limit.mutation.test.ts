@@ -12,7 +12,8 @@ import {
   distributedRateLimit,
 } from '../../../src/integrations/redis/index.js';
 import { type Clock, VirtualClock } from '../../../src/testing/index.js';
-import { bulkheadOf, connect, describeRedis, freshPrefix, pause, rateLimitOf } from './helpers.js';
+import { bulkheadOf, connect, describeRedis, freshPrefix, rateLimitOf } from './helpers.js';
+import { gate, until } from '../../integrations/server/helpers.js';
 
 type Script = 'acquire' | 'release' | 'renew' | 'take';
 
@@ -82,24 +83,6 @@ function controlled(redis: Redis) {
   return Object.assign(state, { client });
 }
 
-/** Polls (real time) until `check` holds; fails after 2 s. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met within 2000 ms');
-    await pause(2);
-  }
-}
-
-/** A promise the test resolves when it wants a held call to finish. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
-
 describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', () => {
   it('names the options and leaseTtl in validation messages', () => {
     const redis = connect();
@@ -151,9 +134,9 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     const clock = new VirtualClock();
     const slots = bulkheadOf({ redis, key: 'ids', prefix, limit: 2, leaseTtl: 60_000, clock });
     const held = gate();
-    const calls = [slots.execute(() => held.promise), slots.execute(() => held.promise)];
+    const calls = [slots.execute(() => held.opened), slots.execute(() => held.opened)];
     const key = `${prefix}bulkhead:{ids}`;
-    await until(() => slots.stats.held === 2);
+    await until(() => slots.stats.held === 2, 'both calls to hold a lease', 1_000);
     const ids = await redis.zrange(key, 0, -1);
     expect(ids).toHaveLength(2);
     const [instance] = ids[0]!.split(':');
@@ -169,8 +152,8 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
   it("a full bulkhead's error names the key and the fleet's load", async () => {
     const slots = bulkheadOf({ redis: connect(), key: 'db', prefix: freshPrefix(), limit: 1 });
     const held = gate();
-    const first = slots.execute(() => held.promise);
-    await until(() => slots.stats.held === 1);
+    const first = slots.execute(() => held.opened);
+    await until(() => slots.stats.held === 1, 'the first call to hold a lease', 1_000);
     const error = await slots.execute(() => 'second').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkheadFullError);
     expect((error as Error).message).toBe(
@@ -198,7 +181,7 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     await expect(slots.execute(() => 'open')).resolves.toBe('open');
     redis.down = false;
     const held = gate();
-    const call = slots.execute(() => held.promise);
+    const call = slots.execute(() => held.opened);
     await redis.quiet(clock);
     redis.down = true;
     await clock.advance(100);
@@ -234,9 +217,9 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
       clock,
     });
     const held = gate();
-    const first = slots.execute(() => held.promise);
+    const first = slots.execute(() => held.opened);
     await redis.quiet(clock);
-    const second = slots.execute(() => held.promise);
+    const second = slots.execute(() => held.opened);
     await redis.quiet(clock);
     const ids = redis.sent.map(({ args }) => args[2]);
     expect(redis.sent.map(({ script }) => script)).toEqual(['acquire', 'acquire']);
@@ -263,9 +246,9 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     slots.on('leaseLost', (event) => lost.push(event));
     const a = gate();
     const b = gate();
-    const callA = slots.execute(() => a.promise);
+    const callA = slots.execute(() => a.opened);
     await redis.quiet(clock);
-    const callB = slots.execute(() => b.promise);
+    const callB = slots.execute(() => b.opened);
     await redis.quiet(clock);
     const [idA, idB] = redis.sent.map(({ args }) => args[2]);
     // Redis lost the set (a restart without persistence).
@@ -309,7 +292,7 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     let attempts = 0;
     const call = guarded.execute(async () => {
       attempts += 1;
-      if (attempts === 1) await stuck.promise;
+      if (attempts === 1) await stuck.opened;
       return attempts;
     });
     await redis.quiet(clock);
@@ -346,7 +329,7 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     const recovered: string[] = [];
     slots.on('redisRecovered', ({ operation }) => recovered.push(operation));
     const held = gate();
-    const first = slots.execute(() => held.promise);
+    const first = slots.execute(() => held.opened);
     await redis.quiet(clock);
     redis.hold = 'acquire';
     const second = slots.execute(() => 'failed open');
@@ -387,7 +370,7 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
       clock,
     });
     const held = gate();
-    const call = slots.execute(() => held.promise);
+    const call = slots.execute(() => held.opened);
     await redis.quiet(virtual);
     await virtual.advance(100);
     await redis.quiet(virtual);

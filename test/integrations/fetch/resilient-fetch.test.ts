@@ -17,6 +17,7 @@ import { isNetworkError, resilientFetch } from '../../../src/integrations/fetch/
 import { VirtualClock } from '../../../src/testing/index.js';
 import { CHUNK, type ScriptServer, startScriptServer } from './script-server.js';
 import { instantClock } from '../../helpers/clocks.js';
+import { until } from '../server/helpers.js';
 
 let server: ScriptServer;
 beforeAll(async () => {
@@ -35,12 +36,6 @@ function nextRetry(http: ReturnType<typeof resilientFetch>): Promise<RetryEvents
       resolve(event.data as RetryEvents['retry']);
     });
   });
-}
-
-/** Waits, in real 1-ms steps (at most 2 s), until the loopback server has seen what `done` asks for. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 2_000 && !done(); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(done()).toBe(true);
 }
 
 const ok = { status: 200, body: 'ok' } as const;
@@ -297,7 +292,7 @@ describe('resilientFetch: timeouts and aborts', () => {
       [2, 15],
       [3, 10],
     ] as const) {
-      await until(() => seen.length === attempts);
+      await until(() => seen.length === attempts, `attempt ${attempts} at the server`, 1_000);
       await clock.advance(step);
     }
     const error = await call;
@@ -312,7 +307,7 @@ describe('resilientFetch: timeouts and aborts', () => {
     const { url, seen } = server.script('hang');
     const controller = new AbortController();
     const call = resilientFetch({ backoff: 0, timeout: 5_000 })(url, { signal: controller.signal });
-    await until(() => seen.length === 1);
+    await until(() => seen.length === 1, 'the request at the server', 1_000);
     const reason = new Error('user left');
     controller.abort(reason);
     await expect(call).rejects.toBe(reason);
