@@ -1,27 +1,12 @@
-// Pins down what the first mutation run of src/integrations/express found untested:
-// validation messages, a late onReject failure after the client left, and a
-// response a handler ended in its abort listener. Real Express 5 on 127.0.0.1;
-// the timeouts run on a VirtualClock, fired once the handler is running.
-import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import express from 'express';
-import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { bulkhead, retry, setListenerErrorHandler, timeout } from '../../../src/index.js';
 import { healthHandler, protect } from '../../../src/integrations/express/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
-import { baseUrl, closeServer, gate, get, until } from '../../integrations/server/helpers.js';
+import { gate, get, serverStarter, until } from '../../integrations/server/helpers.js';
 
-const servers: Server[] = [];
-afterAll(async () => {
-  await Promise.all(servers.splice(0).map(closeServer));
-});
-
-async function listen(app: express.Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  return baseUrl(server);
-}
+const listen = serverStarter();
 
 describe('health.ts', () => {
   it('names options in the message when they are not an object', () => {

@@ -1,22 +1,10 @@
-// healthHandler on a real Express 5 server.
-import type { Server } from 'node:http';
 import express from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bulkhead, circuitBreaker, pipeline, timeout } from '../../../src/index.js';
 import { HEALTH_HANDLER_OPTIONS, healthHandler, protect } from '../../../src/integrations/express/index.js';
-import { baseUrl, closeServer, gate, get, Probe, until } from '../../integrations/server/helpers.js';
+import { gate, get, Probe, serverStarter, until } from '../../integrations/server/helpers.js';
 
-const servers: Server[] = [];
-afterAll(async () => {
-  await Promise.all(servers.splice(0).map(closeServer));
-});
-
-async function listen(app: express.Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  return baseUrl(server);
-}
+const listen = serverStarter();
 
 describe('healthHandler', () => {
   it('answers 200 while the policies serve, then 503 once a breaker is isolated', async () => {

@@ -1,7 +1,5 @@
-// bulwark/express against a real Express 5 server on 127.0.0.1 and Node's fetch.
-import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   bulkhead,
   chaos,
@@ -19,8 +17,7 @@ import {
 import { PROTECT_OPTIONS, protect } from '../../../src/integrations/express/index.js';
 import {
   Broken,
-  baseUrl,
-  closeServer,
+  serverStarter,
   type Gate,
   gate,
   get,
@@ -28,10 +25,7 @@ import {
   until,
 } from '../../integrations/server/helpers.js';
 
-const servers: Server[] = [];
-afterAll(async () => {
-  await Promise.all(servers.splice(0).map(closeServer));
-});
+const start = serverStarter();
 
 /** Errors that reached Express's error handling, per app. */
 const reachedErrorHandler = new WeakMap<Express, unknown[]>();
@@ -47,10 +41,7 @@ async function listen(app: Express): Promise<string> {
     res.status(500).json({ handled: (error as Error).message });
   };
   app.use(onError);
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  return baseUrl(server);
+  return start(app);
 }
 
 /** An app whose GET /hold waits for `holding` to open before answering, counting who got in. */

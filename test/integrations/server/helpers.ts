@@ -1,6 +1,7 @@
 // Shared by the Express and Fastify integration tests: gates, bounded polling, a policy with a settable health.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll } from 'vitest';
 import { PolicyBase, type PolicyHealth } from '../../../src/index.js';
 
 /** A promise the test opens when it likes: handlers wait on it to hold their slot. */
@@ -32,6 +33,24 @@ export async function until(check: () => boolean, what: string, limit = 2_000): 
 /** The base URL of a listening server. */
 export function baseUrl(server: Server): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * For one test file: starts apps (Express, or anything with `listen(port, host)`) on a free
+ * 127.0.0.1 port and resolves with their base URL; every server started is closed after the
+ * file's tests. Call it at the top of the file.
+ */
+export function serverStarter(): (app: { listen(port: number, host: string): Server }) => Promise<string> {
+  const servers: Server[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.splice(0).map(closeServer));
+  });
+  return async (app) => {
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    return baseUrl(server);
+  };
 }
 
 /** Closes a Node server and any connection it still has (keep-alive sockets would hold it open). */
