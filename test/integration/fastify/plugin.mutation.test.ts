@@ -1,47 +1,32 @@
 // Edge cases of bulwark/fastify against a real Fastify 5 server on 127.0.0.1 and Node's fetch.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { bulkhead, timeout } from '../../../src/index.js';
 import bulwark from '../../../src/integrations/fastify/index.js';
 import { gate, get, until } from '../../integrations/server/helpers.js';
+import { fastifyApps, listen } from './helpers.js';
 
-const apps: FastifyInstance[] = [];
-afterAll(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-/** A Fastify app whose error handler records what reaches it. */
-function app(options: FastifyServerOptions = {}) {
-  const fastify = Fastify({ logger: false, ...options });
-  apps.push(fastify);
-  const errors: Error[] = [];
-  fastify.setErrorHandler((error, _request, reply) => {
-    errors.push(error as Error);
-    void reply.code(500).send({ handled: (error as Error).message });
-  });
-  return { fastify, errors };
-}
+const { app, track } = fastifyApps();
 
 /** A Fastify app logging at info level into `logs` (one entry per line: level and message). */
 function loggingApp() {
   const logs: string[] = [];
-  const fastify = Fastify({
-    logger: {
-      level: 'info',
-      stream: {
-        write: (line: string) => {
-          const entry = JSON.parse(line) as { level: number; msg: string; err?: { message: string } };
-          logs.push(`${entry.level} ${entry.msg}${entry.err === undefined ? '' : `: ${entry.err.message}`}`);
+  const fastify = track(
+    Fastify({
+      logger: {
+        level: 'info',
+        stream: {
+          write: (line: string) => {
+            const entry = JSON.parse(line) as { level: number; msg: string; err?: { message: string } };
+            logs.push(
+              `${entry.level} ${entry.msg}${entry.err === undefined ? '' : `: ${entry.err.message}`}`,
+            );
+          },
         },
       },
-    },
-  });
-  apps.push(fastify);
+    }),
+  );
   return { fastify, logs };
-}
-
-async function listen(fastify: FastifyInstance): Promise<string> {
-  return fastify.listen({ port: 0, host: '127.0.0.1' });
 }
 
 describe('bulwark/fastify plugin', () => {

@@ -1,6 +1,6 @@
 // bulwark/fastify against a real Fastify 5 server on 127.0.0.1 and Node's fetch.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { describe, expect, it } from 'vitest';
 import {
   bulkhead,
   chaos,
@@ -14,27 +14,9 @@ import {
 } from '../../../src/index.js';
 import bulwark, { BULWARK_PLUGIN_OPTIONS, fastifyBulwark } from '../../../src/integrations/fastify/index.js';
 import { Broken, type Gate, gate, get, Probe, tally, until } from '../../integrations/server/helpers.js';
+import { fastifyApps, listen } from './helpers.js';
 
-const apps: FastifyInstance[] = [];
-afterAll(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-/** A Fastify app without logs, whose error handler records what reaches it. */
-function app(options: FastifyServerOptions = {}) {
-  const fastify = Fastify({ logger: false, ...options });
-  apps.push(fastify);
-  const errors: Error[] = [];
-  fastify.setErrorHandler((error, _request, reply) => {
-    errors.push(error as Error);
-    void reply.code(500).send({ handled: (error as Error).message });
-  });
-  return { fastify, errors };
-}
-
-async function listen(fastify: FastifyInstance): Promise<string> {
-  return fastify.listen({ port: 0, host: '127.0.0.1' });
-}
+const { app } = fastifyApps();
 
 /** Adds GET /hold, which waits for `holding` before answering and records who got in. */
 function holdRoute(fastify: FastifyInstance, holding: Gate, config: Record<string, unknown> = {}) {

@@ -14,6 +14,7 @@ import {
 } from '../../../src/integrations/fetch/index.js';
 import { VirtualClock } from '../../../src/testing/index.js';
 import { instantClock } from '../../helpers/clocks.js';
+import { nextRetry } from './retry-events.js';
 
 /** A fetch that answers with the given responses in turn (the last repeats); an Error is thrown. */
 function scripted(...answers: (number | Error | (() => Response))[]) {
@@ -26,17 +27,6 @@ function scripted(...answers: (number | Error | (() => Response))[]) {
     return new Response(null, { status: answer });
   });
   return { fetch, calls };
-}
-
-/** Resolves with the next `retry` event of a resilientFetch's retry policy. */
-function nextRetry(http: ReturnType<typeof resilientFetch>): Promise<RetryEvents['retry']> {
-  return new Promise((resolve) => {
-    const off = http.policy.onEvent((event) => {
-      if (event.event !== 'retry') return;
-      off();
-      resolve(event.data as RetryEvents['retry']);
-    });
-  });
 }
 
 /** A policy that records the key each attempt's context carried. */

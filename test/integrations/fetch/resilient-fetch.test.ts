@@ -18,6 +18,7 @@ import { VirtualClock } from '../../../src/testing/index.js';
 import { CHUNK, type ScriptServer, startScriptServer } from './script-server.js';
 import { instantClock } from '../../helpers/clocks.js';
 import { until } from '../server/helpers.js';
+import { nextRetry } from './retry-events.js';
 
 let server: ScriptServer;
 beforeAll(async () => {
@@ -26,17 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-/** Resolves with the next `retry` event of a resilientFetch's retry policy. */
-function nextRetry(http: ReturnType<typeof resilientFetch>): Promise<RetryEvents['retry']> {
-  return new Promise((resolve) => {
-    const off = http.policy.onEvent((event) => {
-      if (event.event !== 'retry') return;
-      off();
-      resolve(event.data as RetryEvents['retry']);
-    });
-  });
-}
 
 const ok = { status: 200, body: 'ok' } as const;
 const unavailable = { status: 503, body: 'unavailable' } as const;
