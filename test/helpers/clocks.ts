@@ -40,3 +40,12 @@ export const instantClock: Clock = {
   },
   clearTimeout() {},
 };
+
+/** A virtual clock that records every timer armed on it, with its `unref` flag (whether it may let the process exit). */
+export class TimerRecordingClock extends VirtualClock {
+  readonly armed: { ms: number; unref: boolean | undefined }[] = [];
+  override setTimeout(callback: () => void, ms: number, unref?: boolean): unknown {
+    this.armed.push({ ms, unref });
+    return super.setTimeout(callback, ms);
+  }
+}

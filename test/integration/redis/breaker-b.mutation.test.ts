@@ -11,6 +11,7 @@ import {
 import { VirtualClock } from '../../../src/testing/index.js';
 import { breakerOf, connect, describeRedis, freshPrefix } from './helpers.js';
 import { gate } from '../../integrations/server/helpers.js';
+import { TimerRecordingClock } from '../../helpers/clocks.js';
 
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => 'ok';
@@ -50,15 +51,6 @@ function controlled() {
       for (const deliver of held.splice(0)) await deliver();
     },
   };
-}
-
-/** A clock that records every timer armed on it. */
-class RecordingClock extends VirtualClock {
-  readonly armed: { ms: number; unref: boolean | undefined }[] = [];
-  override setTimeout(callback: () => void, ms: number, unref?: boolean): unknown {
-    this.armed.push({ ms, unref });
-    return super.setTimeout(callback, ms);
-  }
 }
 
 /**
@@ -167,7 +159,7 @@ describeRedis('sharedCircuitBreaker (breaker.ts from line 290)', () => {
   });
 
   it('one unref’d sync timer per instance, however many calls enter cold or warm', async () => {
-    const clock = new RecordingClock();
+    const clock = new TimerRecordingClock();
     const { breaker } = fleet(1, { syncInterval: 1_000 }, clock).instances[0]!;
     await Promise.all([breaker.execute(ok), breaker.execute(ok)]);
     for (let i = 0; i < 3; i++) await breaker.execute(ok);

@@ -11,9 +11,10 @@ import {
   distributedBulkhead,
   distributedRateLimit,
 } from '../../../src/integrations/redis/index.js';
-import { type Clock, VirtualClock } from '../../../src/testing/index.js';
+import { VirtualClock } from '../../../src/testing/index.js';
 import { bulkheadOf, connect, describeRedis, freshPrefix, rateLimitOf } from './helpers.js';
 import { gate, until } from '../../integrations/server/helpers.js';
+import { TimerRecordingClock } from '../../helpers/clocks.js';
 
 type Script = 'acquire' | 'release' | 'renew' | 'take';
 
@@ -349,17 +350,8 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
   });
 
   it('asks its clock for a renewal timer that does not keep the process alive', async () => {
-    const virtual = new VirtualClock();
-    const renewals: (boolean | undefined)[] = [];
     // The clock contract: `unref` asks for a timer that does not keep the process alive.
-    const clock: Clock = {
-      now: () => virtual.now(),
-      setTimeout(callback, ms, unref) {
-        if (ms === 100) renewals.push(unref);
-        return virtual.setTimeout(callback, ms);
-      },
-      clearTimeout: (handle) => virtual.clearTimeout(handle),
-    };
+    const clock = new TimerRecordingClock();
     const redis = controlled(connect());
     const slots = bulkheadOf({
       redis: redis.client,
@@ -371,10 +363,10 @@ describeRedis('distributedBulkhead: behaviour pinned by its surviving mutants', 
     });
     const held = gate();
     const call = slots.execute(() => held.opened);
-    await redis.quiet(virtual);
-    await virtual.advance(100);
-    await redis.quiet(virtual);
-    expect(renewals).toEqual([true, true]);
+    await redis.quiet(clock);
+    await clock.advance(100);
+    await redis.quiet(clock);
+    expect(clock.armed.filter((timer) => timer.ms === 100).map((timer) => timer.unref)).toEqual([true, true]);
     held.open();
     await call;
   });
